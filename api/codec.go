@@ -1,0 +1,334 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// DecodeError reports a document that could not be decoded: which document
+// of the input, the object when its kind and name could be read, and what is
+// wrong, field by field.
+type DecodeError struct {
+	// Document is the 1-based index of the document in a multi-document
+	// input, or 0 for a single object.
+	Document int
+	// Line is the line of the input the document starts on, when known.
+	Line int
+	// Kind and Name identify the object, when they could be read.
+	Kind, Name string
+	// Fields holds one error per offending field; empty when Err is set.
+	Fields ErrorList
+	// Err is the error that is not about one field (invalid syntax, an
+	// unknown kind).
+	Err error
+}
+
+// Error returns, for example:
+//
+//	document 2 (line 14), Deployment "web": spec.replcas: Unknown field: did you mean "replicas"?
+func (e *DecodeError) Error() string {
+	var b strings.Builder
+	if e.Document > 0 {
+		fmt.Fprintf(&b, "document %d", e.Document)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, " (line %d)", e.Line)
+		}
+	}
+	if e.Kind != "" {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(e.Kind)
+		if e.Name != "" {
+			b.WriteString(" " + strconv.Quote(e.Name))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString(e.Fields.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error: Err, or the field errors.
+func (e *DecodeError) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return e.Fields
+}
+
+// ToStatusError turns e into the 400 BadRequest the API server answers with,
+// one cause per field.
+func (e *DecodeError) ToStatusError() *StatusError {
+	se := NewBadRequest("%s", e.Error())
+	if len(e.Fields) > 0 {
+		se.Status.Details = &StatusDetails{Name: e.Name, Kind: e.Kind}
+		for _, f := range e.Fields {
+			se.Status.Details.Causes = append(se.Status.Details.Causes,
+				StatusCause{Type: CauseType(f.Type), Message: f.Error(), Field: f.Field})
+		}
+	}
+	return se
+}
+
+func newDecodeError(err error) *DecodeError {
+	var fields ErrorList
+	if errors.As(err, &fields) {
+		return &DecodeError{Fields: fields}
+	}
+	return &DecodeError{Err: err}
+}
+
+// typeHeader is what is read from a document to choose its Go type.
+type typeHeader struct {
+	Kind       any `json:"kind"`
+	APIVersion any `json:"apiVersion"`
+	Metadata   struct {
+		Name any `json:"name"`
+	} `json:"metadata"`
+}
+
+func readHeader(data []byte) (gvk GroupVersionKind, name string, err error) {
+	var h typeHeader
+	if err := json.Unmarshal(data, &h); err != nil {
+		return gvk, "", syntaxError(err)
+	}
+	kind, _ := h.Kind.(string)
+	apiVersion, _ := h.APIVersion.(string)
+	name, _ = h.Metadata.Name.(string)
+	var errs ErrorList
+	if kind == "" {
+		errs = append(errs, Required(NewPath("kind"), "every object needs a kind, such as \"Deployment\""))
+	}
+	if apiVersion == "" {
+		errs = append(errs, Required(NewPath("apiVersion"), "every object needs an apiVersion, such as \"apps/v1\""))
+	}
+	gv, gvErr := ParseGroupVersion(apiVersion)
+	if gvErr != nil {
+		errs = append(errs, Invalid(NewPath("apiVersion"), apiVersion, "want \"version\" or \"group/version\""))
+	}
+	if len(errs) > 0 {
+		return gvk, name, errs
+	}
+	return gv.WithKind(kind), name, nil
+}
+
+// Decode decodes one object from JSON or YAML, choosing its Go type by its
+// kind and apiVersion, strictly (see UnmarshalStrict). Errors are
+// *DecodeError.
+func (s *Scheme) Decode(data []byte) (Object, error) {
+	data, err := toJSON(data)
+	if err != nil {
+		return nil, &DecodeError{Err: err}
+	}
+	return s.decodeJSON(data)
+}
+
+func (s *Scheme) decodeJSON(data []byte) (Object, error) {
+	gvk, name, err := readHeader(data)
+	if err != nil {
+		de := newDecodeError(err)
+		de.Name = name
+		return nil, de
+	}
+	k, ok := s.KindFor(gvk)
+	if !ok {
+		return nil, &DecodeError{Kind: gvk.Kind, Name: name, Err: &NotRegisteredError{GVK: gvk}}
+	}
+	obj := reflect.New(k.typ).Interface().(Object)
+	if err := UnmarshalStrict(data, obj); err != nil {
+		de := newDecodeError(err)
+		de.Kind, de.Name = gvk.Kind, name
+		return nil, de
+	}
+	return obj, nil
+}
+
+// DecodeInto decodes one object from JSON or YAML into obj, strictly. If the
+// document names a kind, it must be obj's registered kind.
+func (s *Scheme) DecodeInto(data []byte, obj Object) error {
+	data, err := toJSON(data)
+	if err != nil {
+		return &DecodeError{Err: err}
+	}
+	if k, err := s.ObjectKind(obj); err == nil {
+		gvk, name, herr := readHeader(data)
+		if herr == nil && gvk != k.GroupVersionKind {
+			return &DecodeError{Kind: gvk.Kind, Name: name,
+				Err: fmt.Errorf("the document is a %s, but a %s was expected", gvk, k.GroupVersionKind)}
+		}
+	}
+	if err := UnmarshalStrict(data, obj); err != nil {
+		de := newDecodeError(err)
+		de.Kind = obj.GetTypeMeta().Kind
+		de.Name = obj.GetObjectMeta().Name
+		return de
+	}
+	return nil
+}
+
+// DecodeAll decodes every object of a multi-document YAML stream ("---"
+// between documents), a JSON object, or a v1 List (whose items are
+// returned), strictly. Empty documents are skipped and not counted. It stops
+// at the first document that fails, and returns its *DecodeError with the
+// objects decoded so far.
+func (s *Scheme) DecodeAll(data []byte) ([]Object, error) {
+	var out []Object
+	for i, doc := range splitYAML(data) {
+		js, err := toJSON(doc.data)
+		if err != nil {
+			return out, &DecodeError{Document: i + 1, Line: doc.line, Err: err}
+		}
+		objs, err := s.decodeDocument(js)
+		out = append(out, objs...)
+		if err != nil {
+			var de *DecodeError
+			if errors.As(err, &de) {
+				de.Document, de.Line = i+1, doc.line
+			}
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Scheme) decodeDocument(js []byte) ([]Object, error) {
+	gvk, _, err := readHeader(js)
+	if err != nil || gvk != CoreV1.WithKind("List") {
+		obj, err := s.decodeJSON(js)
+		if err != nil {
+			return nil, err
+		}
+		return []Object{obj}, nil
+	}
+	var list struct {
+		TypeMeta `json:",inline"`
+		ListMeta `json:"metadata"`
+		Items    []RawJSON `json:"items"`
+	}
+	if err := UnmarshalStrict(js, &list); err != nil {
+		de := newDecodeError(err)
+		de.Kind = "List"
+		return nil, de
+	}
+	var out []Object
+	for i, item := range list.Items {
+		obj, err := s.decodeJSON(item)
+		if err != nil {
+			var de *DecodeError
+			if errors.As(err, &de) {
+				for _, f := range de.Fields {
+					f.Field = NewPath("items").Index(i).String() + "." + f.Field
+				}
+				if de.Err != nil {
+					de.Err = fmt.Errorf("items[%d]: %w", i, de.Err)
+				}
+			}
+			return out, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+// Encode returns obj as JSON, with its kind and apiVersion filled from the
+// scheme when they are empty. obj itself is not modified.
+func (s *Scheme) Encode(obj Object) ([]byte, error) {
+	k, err := s.ObjectKind(obj)
+	if err != nil {
+		return nil, err
+	}
+	if tm := obj.GetTypeMeta(); tm.Kind != k.Kind || tm.APIVersion != k.GroupVersion().String() {
+		cp := reflect.New(k.typ)
+		cp.Elem().Set(reflect.ValueOf(obj).Elem())
+		obj = cp.Interface().(Object)
+		obj.GetTypeMeta().SetGroupVersionKind(k.GroupVersionKind)
+	}
+	return json.Marshal(obj)
+}
+
+// EncodeYAML returns obj as YAML, as Encode does for JSON.
+func (s *Scheme) EncodeYAML(obj Object) ([]byte, error) {
+	js, err := s.Encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(js)
+}
+
+// toJSON returns data as JSON: JSON input as is, YAML converted, with
+// duplicate YAML keys rejected.
+func toJSON(data []byte) ([]byte, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		return trimmed, nil
+	}
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return nil, fmt.Errorf("invalid YAML: %w", err)
+	}
+	if bytes.Equal(js, []byte("null")) {
+		return nil, errors.New("the document is empty")
+	}
+	if len(js) == 0 || js[0] != '{' {
+		return nil, fmt.Errorf("the document must be an object (a mapping of fields), not %s", truncate(string(js)))
+	}
+	return js, nil
+}
+
+type yamlDoc struct {
+	data []byte
+	line int // 1-based line of the document's first line
+}
+
+// splitYAML splits a YAML stream at "---" separator lines (optionally with a
+// trailing comment) and drops documents holding only blanks and comments.
+func splitYAML(data []byte) []yamlDoc {
+	var docs []yamlDoc
+	var cur bytes.Buffer
+	start, line := 0, 0 // start: the line of the document's first content
+	flush := func() {
+		if start > 0 {
+			docs = append(docs, yamlDoc{data: bytes.Clone(cur.Bytes()), line: start})
+		}
+		cur.Reset()
+		start = 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
+	for sc.Scan() {
+		line++
+		l := sc.Bytes()
+		if rest, ok := bytes.CutPrefix(l, []byte("---")); ok {
+			rest = bytes.TrimSpace(rest)
+			if len(rest) == 0 || rest[0] == '#' {
+				flush()
+				continue
+			}
+		}
+		if bytes.Equal(bytes.TrimRight(l, " \t\r"), []byte("...")) {
+			flush()
+			continue
+		}
+		if t := bytes.TrimSpace(l); start == 0 && len(t) > 0 && t[0] != '#' {
+			start = line
+		}
+		cur.Write(l)
+		cur.WriteByte('\n')
+	}
+	flush()
+	return docs
+}

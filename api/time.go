@@ -1,0 +1,106 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Time is a timestamp on the wire as an RFC 3339 string in UTC with second
+// precision ("2026-01-02T15:04:05Z"), or null when zero. Use it with the
+// omitzero tag option to leave zero times out.
+type Time struct {
+	time.Time
+}
+
+// NewTime returns t truncated to the second, in UTC: the value it will have
+// after a round trip through JSON.
+func NewTime(t time.Time) Time {
+	if t.IsZero() {
+		return Time{}
+	}
+	return Time{t.UTC().Truncate(time.Second)}
+}
+
+// Equal reports whether t and u are the same instant; nil-safe for pointers
+// via (*Time).Equal.
+func (t Time) Equal(u Time) bool { return t.Time.Equal(u.Time) }
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, len(time.RFC3339)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler. It accepts null and RFC 3339
+// strings with or without fractional seconds; fractions are dropped.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*t = Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05Z\", got %s", b)
+	}
+	pt, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05Z\", got %q", s)
+	}
+	*t = NewTime(pt)
+	return nil
+}
+
+// MicroTime is a timestamp with microsecond precision, used by Leases and
+// Events: "2026-01-02T15:04:05.000000Z" on the wire, or null when zero.
+type MicroTime struct {
+	time.Time
+}
+
+const rfc3339Micro = "2006-01-02T15:04:05.000000Z07:00"
+
+// NewMicroTime returns t truncated to the microsecond, in UTC.
+func NewMicroTime(t time.Time) MicroTime {
+	if t.IsZero() {
+		return MicroTime{}
+	}
+	return MicroTime{t.UTC().Truncate(time.Microsecond)}
+}
+
+// Equal reports whether t and u are the same instant.
+func (t MicroTime) Equal(u MicroTime) bool { return t.Time.Equal(u.Time) }
+
+// MarshalJSON implements json.Marshaler.
+func (t MicroTime) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, len(rfc3339Micro)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, rfc3339Micro)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *MicroTime) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*t = MicroTime{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05.000000Z\", got %s", b)
+	}
+	pt, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05.000000Z\", got %q", s)
+	}
+	*t = NewMicroTime(pt)
+	return nil
+}

@@ -1,0 +1,61 @@
+// Package drover is the map of Drover, a library-first control-plane
+// framework: the parts of a Kubernetes-style container orchestrator as
+// importable Go packages with small interfaces, and a binary that wires them
+// into a cluster. This package holds no code; it tells you where things are.
+//
+// # The shape
+//
+// Every component talks only to the API server, and only the API server
+// touches the store. Components never call each other: the scheduler, the
+// controllers, the node agent and the proxy each watch the API for the
+// objects they care about and write back what they decide.
+//
+// # The packages
+//
+// Landed so far:
+//
+//   - [github.com/drover-io/drover/api]: the resource model. Object and list
+//     metadata, the Status error object and watch events; the built-in kinds
+//     (Pod, Node, Service, Deployment, Job, ...); the Scheme, which maps each
+//     kind to its Go type and its resource name and takes your own kinds
+//     with no code generation; strict JSON and multi-document YAML decoding;
+//     validation with field paths; defaulting; deep copies.
+//   - [github.com/drover-io/drover/api/resource]: resource quantities such
+//     as "100m" and "128Mi", exact, with canonical printing.
+//   - [github.com/drover-io/drover/api/labels] and
+//     [github.com/drover-io/drover/api/fields]: label and field selectors.
+//
+// # Reading manifests
+//
+// A program that reads manifests decodes them strictly, defaults them and
+// validates them, as the API server does:
+//
+//	scheme := api.NewDefaultScheme()
+//	objs, err := scheme.DecodeAll(manifest) // a typo such as spec.replcas is an error
+//	if err != nil {
+//		return err
+//	}
+//	for _, obj := range objs {
+//		api.Default(obj)
+//		if errs := api.Validate(obj); len(errs) > 0 {
+//			return errs // every problem, each with its field path
+//		}
+//	}
+//
+// # Your own kinds
+//
+// A kind is a Go struct that embeds api.TypeMeta and api.ObjectMeta.
+// Register it in a scheme and every generic part of Drover serves it:
+//
+//	type Widget struct {
+//		api.TypeMeta   `json:",inline"`
+//		api.ObjectMeta `json:"metadata,omitzero"`
+//		Spec           WidgetSpec `json:"spec"`
+//	}
+//
+//	err := api.Register[Widget](scheme, api.Kind{
+//		GroupVersionKind: api.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"},
+//		Resource:         "widgets",
+//		Namespaced:       true,
+//	})
+package drover
