@@ -53,6 +53,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05Z\", got %q", s)
 	}
+	if err := checkYear(pt, s); err != nil {
+		return err
+	}
 	*t = NewTime(pt)
 	return nil
 }
@@ -101,6 +104,19 @@ func (t *MicroTime) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05.000000Z\", got %q", s)
 	}
+	if err := checkYear(pt, s); err != nil {
+		return err
+	}
 	*t = NewMicroTime(pt)
+	return nil
+}
+
+// checkYear rejects times whose year in UTC falls outside 0000-9999, which
+// RFC 3339 cannot write: "9999-12-31T23:00:00-05:00" parses, but is in the
+// year 10000 in UTC and could not be encoded again.
+func checkYear(t time.Time, s string) error {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("time %q is out of range: in UTC it must fall in the years 0000 to 9999", s)
+	}
 	return nil
 }

@@ -70,8 +70,11 @@
 // when the value fits (the common case, which parses, adds and compares
 // without allocating), and a math/big integer otherwise. The big integer is
 // never modified once stored, so copying a Quantity by assignment, by
-// reflection or with DeepCopy is always safe. Compare quantities with Cmp or
-// Equal, never with ==, since one value can be stored in more than one way.
+// reflection or with DeepCopy is always safe. Each value has one
+// representation, so two quantities with the same value and Format are
+// reflect.DeepEqual (testify's assert.Equal works on structs holding them).
+// Still, compare values with Cmp or Equal: they ignore the format, and ==
+// compares big integers by pointer.
 //
 // The zero Quantity is valid and is 0 in DecimalSI; it is what IsZero reports
 // on, so a field tagged `json:",omitzero"` is left out when it is zero.

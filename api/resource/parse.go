@@ -210,8 +210,9 @@ func (d digits) at(i int) byte {
 
 // quantity returns the non-negative quantity a.b * 10^exp10 * 2^shift,
 // rounded up to a whole nano, without its format. ok is false if a decimal
-// quantity (shift == 0) is too large; a binary one is instead capped later,
-// so it only has to come out larger than 2^63-1 here.
+// quantity (shift == 0) is too large. A binary one is never too large:
+// ParseQuantity caps it at 2^63-1, so one far above that comes out as just
+// 2^63-1 here.
 func (d digits) quantity(exp10 int64, shift uint) (q Quantity, ok bool) {
 	n := d.len()
 	first := 0
@@ -247,12 +248,15 @@ func (d digits) quantity(exp10 int64, shift uint) (q Quantity, ok bool) {
 		if top == maxMagnitude && d.allNines(first, int(keep)) {
 			return Quantity{}, false // rounds up to exactly 10^maxMagnitude
 		}
-		return d.number(first, int(keep), true, 0, int64(Nano)), true
+		q = d.number(first, int(keep), false, 0, int64(Nano))
+		q.Add(Quantity{mant: 1, exp: int32(Nano)})
+		return q, true
 	}
 
 	if top >= 20 {
-		// At least 10^19 before the binary multiplier: over the cap.
-		return Quantity{big: new(big.Int).Lsh(big.NewInt(1), 64)}, true
+		// At least 10^19 before the binary multiplier, so over 2^63-1,
+		// where ParseQuantity caps it anyway.
+		return Quantity{mant: math.MaxInt64}, true
 	}
 	// Boundaries between whole nanos, expressed in the number before the
 	// binary multiplier 2^shift = 10^shift / 5^shift, fall on multiples of
@@ -268,16 +272,9 @@ func (d digits) quantity(exp10 int64, shift uint) (q Quantity, ok bool) {
 }
 
 // number returns the non-negative quantity (D * 2^shift) * 10^x rounded up to
-// a whole nano, where D is count digits of d from index first, followed by a
-// 1 if sticky. Adding one nano when sticky and shift == 0 is the same
-// rounding, since x is then -9 and the appended 1 is below it.
+// a whole nano, where D is the count digits of d from index first, followed
+// by a 1 if sticky.
 func (d digits) number(first, count int, sticky bool, shift uint, x int64) Quantity {
-	if shift == 0 && sticky {
-		// Decimal rounding: D at nano, plus one nano.
-		q := d.number(first, count, false, 0, x)
-		q.Add(Quantity{mant: 1, exp: int32(Nano)})
-		return q
-	}
 	width := count
 	if sticky {
 		width++
@@ -293,7 +290,7 @@ func (d digits) number(first, count int, sticky bool, shift uint, x int64) Quant
 		if bits.Len64(u)+int(shift) <= 63 {
 			u <<= shift
 			if x >= int64(Nano) {
-				return Quantity{mant: int64(u), exp: int32(x)}
+				return small(int64(u), x)
 			}
 			drop := int64(Nano) - x
 			if drop > 18 {
@@ -304,7 +301,7 @@ func (d digits) number(first, count int, sticky bool, shift uint, x int64) Quant
 			if u%p != 0 {
 				quo++
 			}
-			return Quantity{mant: int64(quo), exp: int32(Nano)}
+			return small(int64(quo), int64(Nano))
 		}
 	}
 	buf := make([]byte, 0, width)

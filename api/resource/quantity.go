@@ -68,9 +68,10 @@ const maxScale = 100
 // not with ==.
 type Quantity struct {
 	// When big is nil the value is mant * 10^exp; otherwise it is
-	// big * 10^exp, big has no trailing decimal zeros and does not fit an
-	// int64. big is never modified after it is stored, so copies may share
-	// it. exp is at least -9 (nano) for every Quantity this package makes.
+	// big * 10^exp and big does not fit an int64. Neither mant nor big has
+	// trailing decimal zeros, and zero is mant 0 with exp 0, so a value has
+	// exactly one representation. big is never modified after it is
+	// stored, so copies may share it. exp is at least -9 (nano).
 	big  *big.Int
 	mant int64
 	exp  int32
@@ -92,7 +93,9 @@ func MustParse(s string) Quantity {
 
 // NewQuantity returns the quantity v (a whole number) in format f.
 func NewQuantity(v int64, f Format) Quantity {
-	return Quantity{mant: v, Format: f}
+	q := small(v, 0)
+	q.Format = f
+	return q
 }
 
 // NewMilliQuantity returns the quantity v/1000 in format f. A BinarySI
@@ -102,7 +105,9 @@ func NewMilliQuantity(v int64, f Format) Quantity {
 	if v == 0 {
 		return Quantity{Format: f}
 	}
-	return Quantity{mant: v, exp: int32(Milli), Format: f}
+	q := small(v, int64(Milli))
+	q.Format = f
+	return q
 }
 
 // NewScaledQuantity returns the quantity v * 10^scale in DecimalSI. A scale
@@ -131,7 +136,7 @@ func NewScaledQuantity(v int64, scale Scale) Quantity {
 		}
 		e = int64(Nano)
 	}
-	return Quantity{mant: v, exp: int32(e)}
+	return small(v, e)
 }
 
 // IsZero reports whether q is zero. It is what the omitzero JSON option
@@ -178,7 +183,7 @@ func (q Quantity) Cmp(y Quantity) int {
 		return cmpInt(qs, ys)
 	}
 	e := min(q.exp, y.exp)
-	return q.bigAt(e).Cmp(y.bigAt(e))
+	return q.bigView(e).Cmp(y.bigView(e))
 }
 
 // CmpInt64 compares q with the whole number y, as Cmp does.
@@ -200,13 +205,13 @@ func (q *Quantity) Add(y Quantity) {
 	}
 	if q.big == nil && y.big == nil {
 		if m, e, ok := addFast(q.mant, q.exp, y.mant, y.exp); ok {
-			q.mant, q.exp = m, e
+			q.mant, q.exp = normalize(m, e)
 			return
 		}
 	}
 	e := min(q.exp, y.exp)
 	x := q.bigAt(e)
-	q.setBig(x.Add(x, y.bigAt(e)), e)
+	q.setBig(x.Add(x, y.bigView(e)), e)
 }
 
 // Sub sets q to q - y, exactly. The result keeps q's format, unless q was
@@ -217,13 +222,13 @@ func (q *Quantity) Sub(y Quantity) {
 	}
 	if q.big == nil && y.big == nil && y.mant != math.MinInt64 {
 		if m, e, ok := addFast(q.mant, q.exp, -y.mant, y.exp); ok {
-			q.mant, q.exp = m, e
+			q.mant, q.exp = normalize(m, e)
 			return
 		}
 	}
 	e := min(q.exp, y.exp)
 	x := q.bigAt(e)
-	q.setBig(x.Sub(x, y.bigAt(e)), e)
+	q.setBig(x.Sub(x, y.bigView(e)), e)
 }
 
 // Neg sets q to -q. It modifies the receiver and keeps its format.
@@ -344,6 +349,15 @@ func (q Quantity) bigAt(e int32) *big.Int {
 	return z
 }
 
+// bigView is bigAt for a caller that only reads the result: it may return
+// q.big itself.
+func (q Quantity) bigView(e int32) *big.Int {
+	if q.big != nil && q.exp == e {
+		return q.big
+	}
+	return q.bigAt(e)
+}
+
 // setBig sets q's value to z * 10^e, keeping q's format. It takes ownership
 // of z.
 func (q *Quantity) setBig(z *big.Int, e int32) {
@@ -371,7 +385,7 @@ func fromBig(z *big.Int, e int64) Quantity {
 		}
 	}
 	if z.IsInt64() {
-		return Quantity{mant: z.Int64(), exp: int32(e)}
+		return small(z.Int64(), e)
 	}
 	return Quantity{big: z, exp: int32(e)}
 }
@@ -397,10 +411,26 @@ func addFast(a int64, ea int32, b int64, eb int32) (m int64, e int32, ok bool) {
 	if (a^m)&(b^m) < 0 { // both operands differ in sign from the sum
 		return 0, 0, false
 	}
-	if m == 0 {
-		e = 0
-	}
 	return m, e, true
+}
+
+// small returns the DecimalSI quantity m * 10^e; e must fit an int32.
+func small(m int64, e int64) Quantity {
+	mant, exp := normalize(m, int32(e))
+	return Quantity{mant: mant, exp: exp}
+}
+
+// normalize strips m's trailing decimal zeros into e, and makes zero 0*10^0,
+// so that one value has one int64 representation.
+func normalize(m int64, e int32) (int64, int32) {
+	if m == 0 {
+		return 0, 0
+	}
+	for m%10 == 0 {
+		m /= 10
+		e++
+	}
+	return m, e
 }
 
 // pow10 holds the powers of ten that fit an int64, and maxMul[n] the largest
