@@ -9,7 +9,9 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -260,21 +262,127 @@ func (s *Scheme) Encode(obj Object) ([]byte, error) {
 	return json.Marshal(obj)
 }
 
-// EncodeYAML returns obj as YAML, as Encode does for JSON.
+// EncodeYAML returns obj as YAML, as Encode does for JSON, with fields in
+// the order Encode writes them (kind and apiVersion first, then metadata,
+// spec, status).
 func (s *Scheme) EncodeYAML(obj Object) ([]byte, error) {
 	js, err := s.Encode(obj)
 	if err != nil {
 		return nil, err
 	}
-	return yaml.JSONToYAML(js)
+	return JSONToYAML(js)
+}
+
+// JSONToYAML converts one JSON value to YAML, keeping the order of object
+// keys. Strings are quoted whenever their plain form would read back as
+// something else (a number, a boolean, a merge key, text with control
+// characters), so the YAML decodes to exactly the JSON it came from.
+func JSONToYAML(js []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	node, err := yamlNode(dec)
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	var b bytes.Buffer
+	enc := yamlv3.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(node); err != nil {
+		return nil, fmt.Errorf("api: encode YAML: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("api: encode YAML: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// yamlNode reads the next JSON value from dec as a YAML node.
+func yamlNode(dec *json.Decoder) (*yamlv3.Node, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok := tok.(type) {
+	case json.Delim:
+		n := &yamlv3.Node{Kind: yamlv3.SequenceNode, Tag: "!!seq"}
+		if tok == '{' {
+			n.Kind, n.Tag = yamlv3.MappingNode, "!!map"
+		}
+		for dec.More() {
+			if n.Kind == yamlv3.MappingNode {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, yamlString(k.(string)))
+			}
+			v, err := yamlNode(dec)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, v)
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+		if len(n.Content) == 0 {
+			n.Style = yamlv3.FlowStyle // {} and []
+		}
+		return n, nil
+	case string:
+		return yamlString(tok), nil
+	case json.Number:
+		tag := "!!int"
+		if strings.ContainsAny(string(tok), ".eE") {
+			tag = "!!float"
+		}
+		return &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: tag, Value: string(tok)}, nil
+	case bool:
+		return &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(tok)}, nil
+	default: // nil
+		return &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!null", Value: "null"}, nil
+	}
+}
+
+// yamlString returns a scalar node for s, double-quoted when a plain or
+// block scalar would not read back as exactly s.
+func yamlString(s string) *yamlv3.Node {
+	n := &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!str", Value: s}
+	for _, r := range s {
+		// Control characters, DEL, C1 controls (NEL among them, which YAML
+		// reads as a line break) and non-characters need escapes.
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) || r == 0xfeff || r == 0xfffe || r == 0xffff || r == 0x2028 || r == 0x2029 || r == utf8.RuneError {
+			n.Style = yamlv3.DoubleQuotedStyle
+			break
+		}
+	}
+	if s == "<<" || readsAsNonStringIn11(s) {
+		n.Style = yamlv3.DoubleQuotedStyle
+	}
+	return n
+}
+
+// readsAsNonStringIn11 reports whether plain s could read back as something
+// other than a string under YAML 1.1, which Kubernetes-style decoders
+// (sigs.k8s.io/yaml) use: "y", "no", "on", "~", "1_000", "0b101", "1:20",
+// "012". Anything that starts like a number is quoted, which is safe.
+func readsAsNonStringIn11(s string) bool {
+	switch s {
+	case "", "~", "null", "Null", "NULL",
+		"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+		"true", "True", "TRUE", "false", "False", "FALSE",
+		"on", "On", "ON", "off", "Off", "OFF":
+		return true
+	}
+	return strings.IndexByte("0123456789+-.", s[0]) >= 0
 }
 
 // toJSON returns data as JSON: JSON input as is, YAML converted, with
 // duplicate YAML keys rejected.
 func toJSON(data []byte) ([]byte, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '{' {
-		return trimmed, nil
+	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+		return trimmed, nil // JSON; "{kind: Pod}" is flow-style YAML
 	}
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
@@ -290,8 +398,8 @@ func toJSON(data []byte) ([]byte, error) {
 }
 
 type yamlDoc struct {
-	data []byte
-	line int // 1-based line of the document's first line
+	data []byte // padded with blank lines so YAML errors give file lines
+	line int    // 1-based line of the document's first content
 }
 
 // splitYAML splits a YAML stream at "---" separator lines (optionally with a
@@ -300,24 +408,30 @@ func splitYAML(data []byte) []yamlDoc {
 	var docs []yamlDoc
 	var cur bytes.Buffer
 	start, line := 0, 0 // start: the line of the document's first content
+	first := 1          // the line cur begins at
 	flush := func() {
 		if start > 0 {
-			docs = append(docs, yamlDoc{data: bytes.Clone(cur.Bytes()), line: start})
+			data := make([]byte, 0, first-1+cur.Len())
+			data = append(data, bytes.Repeat([]byte("\n"), first-1)...)
+			docs = append(docs, yamlDoc{data: append(data, cur.Bytes()...), line: start})
 		}
 		cur.Reset()
-		start = 0
+		start, first = 0, line+1
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
 	for sc.Scan() {
 		line++
 		l := sc.Bytes()
-		if rest, ok := bytes.CutPrefix(l, []byte("---")); ok {
-			rest = bytes.TrimSpace(rest)
-			if len(rest) == 0 || rest[0] == '#' {
-				flush()
+		if rest, ok := bytes.CutPrefix(l, []byte("---")); ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r') {
+			flush()
+			if t := bytes.TrimSpace(rest); len(t) == 0 || t[0] == '#' {
 				continue
 			}
+			// "--- {kind: ...}": the next document starts on this line. Keep
+			// its column by blanking out the marker.
+			l = append([]byte("   "), rest...)
+			first = line
 		}
 		if bytes.Equal(bytes.TrimRight(l, " \t\r"), []byte("...")) {
 			flush()

@@ -39,7 +39,126 @@ func UnmarshalStrict(data []byte, v any) error {
 		// UnmarshalJSON disagrees with itself. Report it, never panic.
 		return fmt.Errorf("api: decode: %w", err)
 	}
+	dropEmpty(rv.Elem())
 	return nil
+}
+
+// dropEmpty sets empty maps and slices in omitempty fields to nil, so a
+// decoded object equals what a round trip through JSON would give: encoding
+// leaves them out, and a struct tagged omitzero that held only such an empty
+// field would otherwise encode as {} once and be left out the next time.
+func dropEmpty(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			dropEmpty(v.Elem())
+		}
+	case reflect.Slice, reflect.Array:
+		if mayHoldEmpty(v.Type().Elem()) {
+			for i := range v.Len() {
+				dropEmpty(v.Index(i))
+			}
+		}
+	case reflect.Map:
+		if et := v.Type().Elem(); mayHoldEmpty(et) {
+			it := v.MapRange()
+			for it.Next() {
+				e := reflect.New(et).Elem()
+				e.Set(it.Value())
+				dropEmpty(e)
+				v.SetMapIndex(it.Key(), e)
+			}
+		}
+	case reflect.Struct:
+		if !mayHoldEmpty(v.Type()) {
+			return
+		}
+		for _, f := range emptyPlanOf(v.Type()) {
+			fv := v.Field(f.index)
+			if f.omitEmpty && (fv.Kind() == reflect.Map || fv.Kind() == reflect.Slice) && !fv.IsNil() && fv.Len() == 0 {
+				fv.SetZero()
+				continue
+			}
+			dropEmpty(fv)
+		}
+	}
+}
+
+type emptyField struct {
+	index     int
+	omitEmpty bool
+}
+
+var (
+	emptyPlans   sync.Map // reflect.Type -> []emptyField
+	mayHoldCache sync.Map // reflect.Type -> bool
+)
+
+// emptyPlanOf lists the fields of struct t that dropEmpty visits: empty
+// maps and slices tagged omitempty, and fields that may hold them.
+func emptyPlanOf(t reflect.Type) []emptyField {
+	if p, ok := emptyPlans.Load(t); ok {
+		return p.([]emptyField)
+	}
+	var plan []emptyField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		omit := hasOmitEmpty(f)
+		if k := f.Type.Kind(); (omit && (k == reflect.Map || k == reflect.Slice)) || mayHoldEmpty(f.Type) {
+			plan = append(plan, emptyField{index: i, omitEmpty: omit})
+		}
+	}
+	p, _ := emptyPlans.LoadOrStore(t, plan)
+	return p.([]emptyField)
+}
+
+func hasOmitEmpty(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return slices.Contains(strings.Split(opts, ","), "omitempty")
+}
+
+// mayHoldEmpty reports whether dropEmpty can change anything inside a value
+// of type t.
+func mayHoldEmpty(t reflect.Type) bool {
+	if v, ok := mayHoldCache.Load(t); ok {
+		return v.(bool)
+	}
+	r := mayHoldEmptyWalk(t, map[reflect.Type]bool{})
+	mayHoldCache.Store(t, r)
+	return r
+}
+
+// mayHoldEmptyWalk computes mayHoldEmpty; visiting holds the types on the
+// current path, so a recursive type adds nothing on its second visit.
+func mayHoldEmptyWalk(t reflect.Type, visiting map[reflect.Type]bool) bool {
+	if v, ok := mayHoldCache.Load(t); ok {
+		return v.(bool)
+	}
+	if visiting[t] {
+		return false
+	}
+	visiting[t] = true
+	defer delete(visiting, t)
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return mayHoldEmptyWalk(t.Elem(), visiting)
+	case reflect.Interface:
+		return true
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() && !f.Anonymous {
+				continue
+			}
+			if k := f.Type.Kind(); (hasOmitEmpty(f) && (k == reflect.Map || k == reflect.Slice)) || mayHoldEmptyWalk(f.Type, visiting) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkStrict walks data against t and returns an ErrorList of every
