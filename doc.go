@@ -36,8 +36,9 @@
 //		return err
 //	}
 //	for _, obj := range objs {
+//		scheme.SetDefaultNamespace(obj, "default") // as kubectl does
 //		api.Default(obj)
-//		if errs := api.Validate(obj); len(errs) > 0 {
+//		if errs := scheme.Validate(obj); len(errs) > 0 {
 //			return errs // every problem, each with its field path
 //		}
 //	}

@@ -159,38 +159,50 @@ func (s *Scheme) decodeJSON(data []byte) (Object, error) {
 	return obj, nil
 }
 
-// DecodeInto decodes one object from JSON or YAML into obj, strictly. If the
-// document names a kind, it must be obj's registered kind.
+// DecodeInto decodes one object from JSON or YAML into obj, strictly. obj
+// is reset first, so nothing of what it held survives. If the document
+// names a kind or an apiVersion, it must be obj's registered one.
 func (s *Scheme) DecodeInto(data []byte, obj Object) error {
 	data, err := toJSON(data)
 	if err != nil {
 		return &DecodeError{Err: err}
 	}
+	rv := reflect.ValueOf(obj)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &DecodeError{Err: fmt.Errorf("api: DecodeInto needs a non-nil pointer, got %T", obj)}
+	}
 	if k, err := s.ObjectKind(obj); err == nil {
-		gvk, name, herr := readHeader(data)
-		if herr == nil && gvk != k.GroupVersionKind {
-			return &DecodeError{Kind: gvk.Kind, Name: name,
-				Err: fmt.Errorf("the document is a %s, but a %s was expected", gvk, k.GroupVersionKind)}
+		var h struct {
+			Kind       string `json:"kind"`
+			APIVersion string `json:"apiVersion"`
+		}
+		_ = json.Unmarshal(data, &h) // a mistyped header is reported by the strict pass
+		if (h.Kind != "" && h.Kind != k.Kind) || (h.APIVersion != "" && h.APIVersion != k.GroupVersion().String()) {
+			return &DecodeError{Kind: h.Kind,
+				Err: fmt.Errorf("the document is kind %q, apiVersion %q, but a %s was expected", h.Kind, h.APIVersion, k.GroupVersionKind)}
 		}
 	}
-	if err := UnmarshalStrict(data, obj); err != nil {
+	fresh := reflect.New(rv.Type().Elem())
+	if err := UnmarshalStrict(data, fresh.Interface()); err != nil {
 		de := newDecodeError(err)
-		de.Kind = obj.GetTypeMeta().Kind
-		de.Name = obj.GetObjectMeta().Name
+		if o, ok := fresh.Interface().(Object); ok {
+			de.Kind, de.Name = o.GetTypeMeta().Kind, o.GetObjectMeta().Name
+		}
 		return de
 	}
+	rv.Elem().Set(fresh.Elem())
 	return nil
 }
 
 // DecodeAll decodes every object of a multi-document YAML stream ("---"
-// between documents), a JSON object, or a v1 List (whose items are
-// returned), strictly. Empty documents are skipped and not counted. It stops
+// between documents), a JSON object, or a list — a v1 List or a typed list
+// such as a PodList — whose items are returned, strictly. Empty documents are skipped and not counted. It stops
 // at the first document that fails, and returns its *DecodeError with the
 // objects decoded so far.
 func (s *Scheme) DecodeAll(data []byte) ([]Object, error) {
 	var out []Object
 	for i, doc := range splitYAML(data) {
-		js, err := toJSON(doc.data)
+		js, err := doc.toJSON()
 		if err != nil {
 			return out, &DecodeError{Document: i + 1, Line: doc.line, Err: err}
 		}
@@ -209,7 +221,8 @@ func (s *Scheme) DecodeAll(data []byte) ([]Object, error) {
 
 func (s *Scheme) decodeDocument(js []byte) ([]Object, error) {
 	gvk, _, err := readHeader(js)
-	if err != nil || gvk != CoreV1.WithKind("List") {
+	itemKind, typedList := s.ListKindFor(gvk)
+	if err != nil || (gvk != CoreV1.WithKind("List") && !typedList) {
 		obj, err := s.decodeJSON(js)
 		if err != nil {
 			return nil, err
@@ -223,17 +236,31 @@ func (s *Scheme) decodeDocument(js []byte) ([]Object, error) {
 	}
 	if err := UnmarshalStrict(js, &list); err != nil {
 		de := newDecodeError(err)
-		de.Kind = "List"
+		de.Kind = gvk.Kind
 		return nil, de
 	}
 	var out []Object
 	for i, item := range list.Items {
-		obj, err := s.decodeJSON(item)
+		var obj Object
+		var err error
+		if typedList { // items of a PodList are Pods, kind or no kind
+			obj = itemKind.New()
+			if err = s.DecodeInto(item, obj); err == nil {
+				obj.GetTypeMeta().SetGroupVersionKind(itemKind.GroupVersionKind)
+			}
+		} else {
+			obj, err = s.decodeJSON(item)
+		}
 		if err != nil {
 			var de *DecodeError
 			if errors.As(err, &de) {
+				item := NewPath("items").Index(i).String()
 				for _, f := range de.Fields {
-					f.Field = NewPath("items").Index(i).String() + "." + f.Field
+					if f.Field == "" {
+						f.Field = item
+					} else {
+						f.Field = item + "." + f.Field
+					}
 				}
 				if de.Err != nil {
 					de.Err = fmt.Errorf("items[%d]: %w", i, de.Err)
@@ -398,8 +425,24 @@ func toJSON(data []byte) ([]byte, error) {
 }
 
 type yamlDoc struct {
-	data []byte // padded with blank lines so YAML errors give file lines
-	line int    // 1-based line of the document's first content
+	data  []byte
+	first int // 1-based line of the input that data begins at
+	line  int // 1-based line of the document's first content
+}
+
+// toJSON converts the document, reporting YAML syntax errors with the line
+// numbers of the whole input rather than of the document.
+func (d yamlDoc) toJSON() ([]byte, error) {
+	js, err := toJSON(d.data)
+	if err != nil && d.first > 1 {
+		// Parse again behind blank lines so the YAML parser counts lines
+		// from the start of the input. Only a failing document pays.
+		padded := append(bytes.Repeat([]byte("\n"), d.first-1), d.data...)
+		if _, perr := toJSON(padded); perr != nil {
+			err = perr
+		}
+	}
+	return js, err
 }
 
 // splitYAML splits a YAML stream at "---" separator lines (optionally with a
@@ -411,9 +454,7 @@ func splitYAML(data []byte) []yamlDoc {
 	first := 1          // the line cur begins at
 	flush := func() {
 		if start > 0 {
-			data := make([]byte, 0, first-1+cur.Len())
-			data = append(data, bytes.Repeat([]byte("\n"), first-1)...)
-			docs = append(docs, yamlDoc{data: append(data, cur.Bytes()...), line: start})
+			docs = append(docs, yamlDoc{data: bytes.Clone(cur.Bytes()), first: first, line: start})
 		}
 		cur.Reset()
 		start, first = 0, line+1

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -513,4 +514,107 @@ func TestDecodeAllContentAfterDocumentStart(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, objs, 2)
 	assert.Equal(t, "b", objs[1].GetObjectMeta().Name)
+}
+
+// TestDecodeAllTypedList covers a list as the API returns it: a PodList
+// whose items carry no kind or apiVersion of their own.
+func TestDecodeAllTypedList(t *testing.T) {
+	objs, err := NewDefaultScheme().DecodeAll([]byte(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},
+		"items":[{"metadata":{"name":"a","namespace":"default"},"spec":{"containers":[{"name":"c","image":"busybox"}]}},
+		         {"metadata":{"name":"b","namespace":"default"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}]}`))
+	require.NoError(t, err)
+	require.Len(t, objs, 2)
+	for i, name := range []string{"a", "b"} {
+		pod, ok := objs[i].(*Pod)
+		require.True(t, ok, "item %d is %T", i, objs[i])
+		assert.Equal(t, name, pod.Name)
+		assert.Equal(t, "Pod", pod.Kind)
+		assert.Equal(t, "v1", pod.APIVersion)
+	}
+
+	_, err = NewDefaultScheme().DecodeAll([]byte(`{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"a"},"spec":{"replcas":1}}]}`))
+	var de *DecodeError
+	require.ErrorAs(t, err, &de)
+	require.NotEmpty(t, de.Fields)
+	assert.Equal(t, "items[0].spec.replcas", de.Fields[0].Field)
+}
+
+// TestDecodeIntoResetsAndChecksKind: DecodeInto leaves nothing of the old
+// object behind and refuses a document of another kind even without an
+// apiVersion.
+func TestDecodeIntoResetsAndChecksKind(t *testing.T) {
+	s := NewDefaultScheme()
+	pod := &Pod{ObjectMeta: ObjectMeta{Namespace: "old", Labels: map[string]string{"stale": "1"}}}
+	require.NoError(t, s.DecodeInto([]byte(`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","labels":{"b":"2"}}}`), pod))
+	assert.Equal(t, map[string]string{"b": "2"}, pod.Labels)
+	assert.Empty(t, pod.Namespace)
+
+	err := s.DecodeInto([]byte(`{"kind":"Deployment","metadata":{"name":"x"}}`), &Pod{})
+	var de *DecodeError
+	require.ErrorAs(t, err, &de)
+	assert.Contains(t, de.Error(), `"Deployment"`)
+}
+
+// TestDecodeManyUnknownKeysIsLinear guards against quadratic duplicate
+// detection: 50,000 unknown keys in one object would take minutes if every
+// key were compared with every other.
+func TestDecodeManyUnknownKeysIsLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"c"}`)
+	for i := range 50000 {
+		fmt.Fprintf(&b, `,"k%d":1`, i)
+	}
+	b.WriteString("}")
+	_, err := NewDefaultScheme().Decode([]byte(b.String()))
+	var de *DecodeError
+	require.ErrorAs(t, err, &de)
+	assert.Len(t, de.Fields, maxStrictErrors, "errors are capped")
+}
+
+// TestRegisterRejectsBadShapes: a kind whose Go type would not have the
+// Kubernetes wire shape is refused at registration, naming the problem.
+func TestRegisterRejectsBadShapes(t *testing.T) {
+	type pointerMeta struct {
+		TypeMeta    `json:",inline"`
+		*ObjectMeta `json:"metadata,omitempty"`
+	}
+	type flatMeta struct {
+		TypeMeta `json:",inline"`
+		ObjectMeta
+	}
+	type stealsKind struct {
+		TypeMeta   `json:",inline"`
+		ObjectMeta `json:"metadata,omitzero"`
+		MyKind     string `json:"kind"`
+	}
+	k := Kind{GroupVersionKind: GroupVersionKind{Group: "example.com", Version: "v1", Kind: "W"}, Resource: "ws"}
+	s := NewScheme()
+	assert.ErrorContains(t, Register[pointerMeta](s, k), "by value")
+	assert.ErrorContains(t, Register[flatMeta](s, k), `"metadata`)
+	assert.ErrorContains(t, Register[stealsKind](s, k), "MyKind")
+}
+
+// TestReadmeFlow runs the README's snippet on a manifest without a
+// namespace: decode, default the namespace, default, validate.
+func TestReadmeFlow(t *testing.T) {
+	data, err := os.ReadFile("testdata/nginx-deployment.yaml")
+	require.NoError(t, err)
+	scheme := NewDefaultScheme()
+	objs, err := scheme.DecodeAll(data)
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	for _, obj := range objs {
+		assert.True(t, scheme.SetDefaultNamespace(obj, "default"))
+		Default(obj)
+		require.Empty(t, scheme.Validate(obj))
+	}
+	d := objs[0].(*Deployment)
+	assert.Equal(t, "default", d.Namespace)
+	assert.Equal(t, int32(3), *d.Spec.Replicas)
+	assert.Equal(t, PullIfNotPresent, d.Spec.Template.Spec.Containers[0].ImagePullPolicy)
+	assert.Equal(t, "25%", d.Spec.Strategy.RollingUpdate.MaxSurge.String())
+
+	ns := &Namespace{ObjectMeta: ObjectMeta{Name: "x"}}
+	assert.False(t, scheme.SetDefaultNamespace(ns, "default"), "cluster-scoped kinds get no namespace")
+	assert.Empty(t, ns.Namespace)
 }

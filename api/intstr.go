@@ -13,8 +13,8 @@ type IntOrStringType int
 
 // The kinds of value an IntOrString holds.
 const (
-	Int    IntOrStringType = iota // IntVal is set
-	String                        // StrVal is set
+	IntOrStringInt    IntOrStringType = iota // IntVal is set
+	IntOrStringString                        // StrVal is set
 )
 
 // IntOrString holds an integer or a string, as fields like maxSurge ("25%" or
@@ -27,25 +27,27 @@ type IntOrString struct {
 }
 
 // FromInt32 returns an IntOrString holding i.
-func FromInt32(i int32) IntOrString { return IntOrString{Type: Int, IntVal: i} }
+func FromInt32(i int32) IntOrString { return IntOrString{Type: IntOrStringInt, IntVal: i} }
 
 // FromString returns an IntOrString holding s.
-func FromString(s string) IntOrString { return IntOrString{Type: String, StrVal: s} }
+func FromString(s string) IntOrString { return IntOrString{Type: IntOrStringString, StrVal: s} }
 
 // String returns the value as a string ("25%" or "3").
 func (v IntOrString) String() string {
-	if v.Type == String {
+	if v.Type == IntOrStringString {
 		return v.StrVal
 	}
 	return strconv.Itoa(int(v.IntVal))
 }
 
 // IsZero reports whether v is the integer 0, for the omitzero tag option.
-func (v IntOrString) IsZero() bool { return v.Type == Int && v.IntVal == 0 }
+// Kubernetes treats 0 as unset in fields such as a Service's targetPort;
+// where an explicit 0 must survive encoding, use a *IntOrString instead.
+func (v IntOrString) IsZero() bool { return v.Type == IntOrStringInt && v.IntVal == 0 }
 
 // MarshalJSON implements json.Marshaler.
 func (v IntOrString) MarshalJSON() ([]byte, error) {
-	if v.Type == String {
+	if v.Type == IntOrStringString {
 		return json.Marshal(v.StrVal)
 	}
 	return strconv.AppendInt(nil, int64(v.IntVal), 10), nil
@@ -77,7 +79,7 @@ func (v *IntOrString) UnmarshalJSON(b []byte) error {
 // percentage ("25%") is that share of total, rounded up or down. Any other
 // string is an error.
 func (v IntOrString) ScaledValue(total int, roundUp bool) (int, error) {
-	if v.Type == Int {
+	if v.Type == IntOrStringInt {
 		return int(v.IntVal), nil
 	}
 	pct, ok := strings.CutSuffix(v.StrVal, "%")

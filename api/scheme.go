@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -11,7 +12,8 @@ import (
 )
 
 // Kind describes a registered kind: its name on the wire, its resource name
-// in URLs, and the Go type that holds it.
+// in URLs, and the Go type that holds it. The scheme hands out copies; the
+// slices in a copy are shared with the scheme and must not be modified.
 type Kind struct {
 	// GroupVersionKind names the kind, such as apps/v1 Deployment.
 	GroupVersionKind
@@ -35,32 +37,32 @@ type Kind struct {
 }
 
 // GroupVersionResource returns the kind's resource in its group and version.
-func (k *Kind) GroupVersionResource() GroupVersionResource {
+func (k Kind) GroupVersionResource() GroupVersionResource {
 	return k.GroupVersion().WithResource(k.Resource)
 }
 
 // ListKind returns the kind of the kind's list ("DeploymentList").
-func (k *Kind) ListKind() string { return k.Kind + "List" }
+func (k Kind) ListKind() string { return k.Kind + "List" }
 
 // HasSubresource reports whether the kind has the named subresource.
-func (k *Kind) HasSubresource(name string) bool { return slices.Contains(k.Subresources, name) }
+func (k Kind) HasSubresource(name string) bool { return slices.Contains(k.Subresources, name) }
 
 // New returns a new, empty object of the kind with its TypeMeta set.
-func (k *Kind) New() Object {
+func (k Kind) New() Object {
 	obj := reflect.New(k.typ).Interface().(Object)
 	obj.GetTypeMeta().SetGroupVersionKind(k.GroupVersionKind)
 	return obj
 }
 
 // NewList returns a new, empty list of the kind with its TypeMeta set.
-func (k *Kind) NewList() ListObject {
+func (k Kind) NewList() ListObject {
 	l := reflect.New(k.listTyp).Interface().(ListObject)
 	l.GetTypeMeta().SetGroupVersionKind(k.GroupVersion().WithKind(k.ListKind()))
 	return l
 }
 
 // GoType returns the struct type that holds the kind.
-func (k *Kind) GoType() reflect.Type { return k.typ }
+func (k Kind) GoType() reflect.Type { return k.typ }
 
 // Scheme maps kinds to Go types and resources, for the built-in kinds and
 // those users register. It is safe for concurrent use; registration usually
@@ -149,6 +151,9 @@ func (s *Scheme) add(k Kind, typ, listTyp reflect.Type) error {
 		}
 	}
 	k.typ, k.listTyp = typ, listTyp
+	k.ShortNames = slices.Clone(k.ShortNames)
+	k.Categories = slices.Clone(k.Categories)
+	k.Subresources = slices.Clone(k.Subresources)
 	kp := &k
 	s.byGVK[k.GroupVersionKind] = kp
 	s.byListGVK[k.GroupVersion().WithKind(k.ListKind())] = kp
@@ -168,6 +173,9 @@ func validateKind(k *Kind, typ reflect.Type) error {
 	at := "api: register " + k.GroupVersionKind.String()
 	if typ.Kind() != reflect.Struct || !reflect.PointerTo(typ).Implements(objectType) {
 		return fmt.Errorf("%s: Go type %s must be a struct embedding api.TypeMeta and api.ObjectMeta", at, typ)
+	}
+	if err := checkKindShape(typ); err != nil {
+		return fmt.Errorf("%s: Go type %s: %w", at, typ, err)
 	}
 	if k.Kind == "" || k.Version == "" {
 		return fmt.Errorf("%s: Kind and Version are required", at)
@@ -207,60 +215,76 @@ func validateKind(k *Kind, typ reflect.Type) error {
 	return nil
 }
 
-// KindFor returns the registered kind for gvk, which may also name a list
-// kind ("PodList").
-func (s *Scheme) KindFor(gvk GroupVersionKind) (*Kind, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	k, ok := s.byGVK[gvk]
-	return k, ok
+// KindFor returns the registered kind named gvk.
+func (s *Scheme) KindFor(gvk GroupVersionKind) (Kind, bool) {
+	return s.lookup(s.byGVK, gvk)
+}
+
+// ListKindFor returns the registered kind whose list kind is gvk (the kind
+// Pod for v1 PodList).
+func (s *Scheme) ListKindFor(gvk GroupVersionKind) (Kind, bool) {
+	return s.lookup(s.byListGVK, gvk)
 }
 
 // ResourceFor returns the registered kind served at gvr.
-func (s *Scheme) ResourceFor(gvr GroupVersionResource) (*Kind, bool) {
+func (s *Scheme) ResourceFor(gvr GroupVersionResource) (Kind, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	k, ok := s.byGVR[gvr]
-	return k, ok
+	if k, ok := s.byGVR[gvr]; ok {
+		return *k, true
+	}
+	return Kind{}, false
+}
+
+func (s *Scheme) lookup(m map[GroupVersionKind]*Kind, gvk GroupVersionKind) (Kind, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if k, ok := m[gvk]; ok {
+		return *k, true
+	}
+	return Kind{}, false
 }
 
 // ObjectKind returns the registered kind of obj's Go type, whatever obj's
 // TypeMeta says.
-func (s *Scheme) ObjectKind(obj Object) (*Kind, error) {
+func (s *Scheme) ObjectKind(obj Object) (Kind, error) {
 	t := reflect.TypeOf(obj)
 	if t == nil || t.Kind() != reflect.Pointer {
-		return nil, fmt.Errorf("api: %T is not a pointer to a registered kind", obj)
+		return Kind{}, fmt.Errorf("api: %T is not a pointer to a registered kind", obj)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	k, ok := s.byType[t.Elem()]
 	if !ok {
-		return nil, fmt.Errorf("api: Go type %s is not registered in the scheme", t.Elem())
+		return Kind{}, fmt.Errorf("api: Go type %s is not registered in the scheme", t.Elem())
 	}
-	return k, nil
+	return *k, nil
 }
 
 // ListKind returns the registered kind whose list type is list's Go type.
-func (s *Scheme) ListKind(list ListObject) (*Kind, error) {
+func (s *Scheme) ListKind(list ListObject) (Kind, error) {
 	t := reflect.TypeOf(list)
 	if t == nil || t.Kind() != reflect.Pointer {
-		return nil, fmt.Errorf("api: %T is not a pointer to a registered list", list)
+		return Kind{}, fmt.Errorf("api: %T is not a pointer to a registered list", list)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	k, ok := s.byListType[t.Elem()]
 	if !ok {
-		return nil, fmt.Errorf("api: Go type %s is not a registered list type", t.Elem())
+		return Kind{}, fmt.Errorf("api: Go type %s is not a registered list type", t.Elem())
 	}
-	return k, nil
+	return *k, nil
 }
 
 // Kinds returns every registered kind, ordered by group, version and kind.
-func (s *Scheme) Kinds() []*Kind {
+func (s *Scheme) Kinds() []Kind {
 	s.mu.RLock()
-	out := slices.Clone(s.kinds)
+	out := make([]Kind, len(s.kinds))
+	for i, k := range s.kinds {
+		out[i] = *k
+	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *Kind) int {
+	slices.SortFunc(out, func(a, b Kind) int {
 		return strings.Compare(a.Group+"\x00"+a.Version+"\x00"+a.Kind, b.Group+"\x00"+b.Version+"\x00"+b.Kind)
 	})
 	return out
@@ -296,4 +320,49 @@ func (e *NotRegisteredError) Error() string {
 		return "api: object has no kind"
 	}
 	return fmt.Sprintf("api: no kind %q is registered for version %q", e.GVK.Kind, e.GVK.GroupVersion())
+}
+
+// checkKindShape makes sure a kind's struct has the wire shape every client
+// expects: kind and apiVersion at the top (TypeMeta embedded inline, by
+// value) and the metadata under "metadata" (ObjectMeta embedded by value),
+// with no other field claiming those names.
+func checkKindShape(typ reflect.Type) error {
+	var typeMeta, objectMeta bool
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && f.Type == reflect.TypeFor[TypeMeta]():
+			if name != "" {
+				return fmt.Errorf("embedded api.TypeMeta must be inline (tag `json:\",inline\"`), not named %q", name)
+			}
+			typeMeta = true
+		case f.Anonymous && f.Type == reflect.TypeFor[ObjectMeta]():
+			if name != "metadata" {
+				return fmt.Errorf("embedded api.ObjectMeta must have the tag `json:\"metadata,omitzero\"`")
+			}
+			objectMeta = true
+		case f.Anonymous && (f.Type == reflect.TypeFor[*TypeMeta]() || f.Type == reflect.TypeFor[*ObjectMeta]()):
+			return fmt.Errorf("embed %s by value, not as a pointer", f.Type.Elem())
+		case name == "kind" || name == "apiVersion" || name == "metadata":
+			return fmt.Errorf("field %s uses the JSON name %q, which belongs to the object's type and metadata", f.Name, name)
+		}
+	}
+	if !typeMeta || !objectMeta {
+		return errors.New("must embed api.TypeMeta (inline) and api.ObjectMeta (as \"metadata\") by value")
+	}
+	return nil
+}
+
+// SetDefaultNamespace sets obj's namespace to ns if obj is of a namespaced
+// kind and has none, as kubectl does with the namespace of its context and
+// the API server with the one in the request path. It reports whether it
+// changed obj; objects of kinds the scheme does not know are left alone.
+func (s *Scheme) SetDefaultNamespace(obj Object, ns string) bool {
+	k, err := s.ObjectKind(obj)
+	if err != nil || !k.Namespaced || obj.GetObjectMeta().Namespace != "" {
+		return false
+	}
+	obj.GetObjectMeta().Namespace = ns
+	return true
 }

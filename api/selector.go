@@ -14,7 +14,8 @@ import (
 // otherwise every matchLabels entry and every matchExpressions requirement
 // must hold.
 //
-// The error names the offending key or operator and says what is valid. It is
+// The error names the offending key or operator and says what is valid, and
+// comes with labels.Nothing, never a selector that matches more. It is
 // meant for selectors that were not validated: for one that passed
 // ValidateLabelSelector, LabelSelectorAsSelector does not fail.
 func LabelSelectorAsSelector(ls *LabelSelector) (labels.Selector, error) {
@@ -28,7 +29,7 @@ func LabelSelectorAsSelector(ls *LabelSelector) (labels.Selector, error) {
 	for _, k := range sortedKeys(ls.MatchLabels) {
 		r, err := labels.NewRequirement(k, labels.Equals, []string{ls.MatchLabels[k]})
 		if err != nil {
-			return labels.Selector{}, fmt.Errorf("api: label selector matchLabels: %w", err)
+			return labels.Nothing(), fmt.Errorf("api: label selector matchLabels: %w", err)
 		}
 		reqs = append(reqs, r)
 	}
@@ -44,12 +45,12 @@ func LabelSelectorAsSelector(ls *LabelSelector) (labels.Selector, error) {
 		case LabelSelectorOpDoesNotExist:
 			op = labels.DoesNotExist
 		default:
-			return labels.Selector{}, fmt.Errorf("api: label selector matchExpressions[%d]: key %q: unknown operator %q; want In, NotIn, Exists or DoesNotExist",
+			return labels.Nothing(), fmt.Errorf("api: label selector matchExpressions[%d]: key %q: unknown operator %q; want In, NotIn, Exists or DoesNotExist",
 				i, e.Key, e.Operator)
 		}
 		r, err := labels.NewRequirement(e.Key, op, e.Values)
 		if err != nil {
-			return labels.Selector{}, fmt.Errorf("api: label selector matchExpressions[%d]: %w", i, err)
+			return labels.Nothing(), fmt.Errorf("api: label selector matchExpressions[%d]: %w", i, err)
 		}
 		reqs = append(reqs, r)
 	}

@@ -102,19 +102,19 @@ func (e *StatusError) Is(target error) bool {
 
 // Sentinels for errors.Is: each matches any StatusError with its reason.
 var (
-	ErrNotFound         error = &StatusError{Status{Reason: StatusReasonNotFound, Code: http.StatusNotFound}}
-	ErrAlreadyExists    error = &StatusError{Status{Reason: StatusReasonAlreadyExists, Code: http.StatusConflict}}
-	ErrConflict         error = &StatusError{Status{Reason: StatusReasonConflict, Code: http.StatusConflict}}
-	ErrInvalid          error = &StatusError{Status{Reason: StatusReasonInvalid, Code: http.StatusUnprocessableEntity}}
-	ErrGone             error = &StatusError{Status{Reason: StatusReasonGone, Code: http.StatusGone}}
-	ErrExpired          error = &StatusError{Status{Reason: StatusReasonExpired, Code: http.StatusGone}}
-	ErrBadRequest       error = &StatusError{Status{Reason: StatusReasonBadRequest, Code: http.StatusBadRequest}}
-	ErrForbidden        error = &StatusError{Status{Reason: StatusReasonForbidden, Code: http.StatusForbidden}}
-	ErrUnauthorized     error = &StatusError{Status{Reason: StatusReasonUnauthorized, Code: http.StatusUnauthorized}}
-	ErrTooManyRequests  error = &StatusError{Status{Reason: StatusReasonTooManyRequests, Code: http.StatusTooManyRequests}}
-	ErrInternal         error = &StatusError{Status{Reason: StatusReasonInternalError, Code: http.StatusInternalServerError}}
-	ErrServiceUnavail   error = &StatusError{Status{Reason: StatusReasonServiceUnavailable, Code: http.StatusServiceUnavailable}}
-	ErrMethodNotAllowed error = &StatusError{Status{Reason: StatusReasonMethodNotAllowed, Code: http.StatusMethodNotAllowed}}
+	ErrNotFound           error = &StatusError{Status{Reason: StatusReasonNotFound, Code: http.StatusNotFound}}
+	ErrAlreadyExists      error = &StatusError{Status{Reason: StatusReasonAlreadyExists, Code: http.StatusConflict}}
+	ErrConflict           error = &StatusError{Status{Reason: StatusReasonConflict, Code: http.StatusConflict}}
+	ErrInvalid            error = &StatusError{Status{Reason: StatusReasonInvalid, Code: http.StatusUnprocessableEntity}}
+	ErrGone               error = &StatusError{Status{Reason: StatusReasonGone, Code: http.StatusGone}}
+	ErrExpired            error = &StatusError{Status{Reason: StatusReasonExpired, Code: http.StatusGone}}
+	ErrBadRequest         error = &StatusError{Status{Reason: StatusReasonBadRequest, Code: http.StatusBadRequest}}
+	ErrForbidden          error = &StatusError{Status{Reason: StatusReasonForbidden, Code: http.StatusForbidden}}
+	ErrUnauthorized       error = &StatusError{Status{Reason: StatusReasonUnauthorized, Code: http.StatusUnauthorized}}
+	ErrTooManyRequests    error = &StatusError{Status{Reason: StatusReasonTooManyRequests, Code: http.StatusTooManyRequests}}
+	ErrInternal           error = &StatusError{Status{Reason: StatusReasonInternalError, Code: http.StatusInternalServerError}}
+	ErrServiceUnavailable error = &StatusError{Status{Reason: StatusReasonServiceUnavailable, Code: http.StatusServiceUnavailable}}
+	ErrMethodNotAllowed   error = &StatusError{Status{Reason: StatusReasonMethodNotAllowed, Code: http.StatusMethodNotAllowed}}
 )
 
 func newStatusError(code int, reason StatusReason, details *StatusDetails, format string, args ...any) *StatusError {
@@ -255,11 +255,11 @@ type WatchEventType string
 
 // Watch event types, as on the wire.
 const (
-	Added    WatchEventType = "ADDED"
-	Modified WatchEventType = "MODIFIED"
-	Deleted  WatchEventType = "DELETED"
-	Bookmark WatchEventType = "BOOKMARK"
-	Error    WatchEventType = "ERROR"
+	WatchAdded    WatchEventType = "ADDED"
+	WatchModified WatchEventType = "MODIFIED"
+	WatchDeleted  WatchEventType = "DELETED"
+	WatchBookmark WatchEventType = "BOOKMARK"
+	WatchError    WatchEventType = "ERROR"
 )
 
 // WatchEvent is one event of a watch stream as on the wire: Object holds the

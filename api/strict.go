@@ -195,10 +195,14 @@ type checker struct {
 }
 
 func (c *checker) add(e *FieldError) {
-	if len(c.errs) < maxStrictErrors {
+	if !c.full() {
 		c.errs = append(c.errs, e)
 	}
 }
+
+// full reports whether no more errors will be kept, so callers can skip the
+// work of describing one.
+func (c *checker) full() bool { return len(c.errs) >= maxStrictErrors }
 
 var (
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
@@ -277,7 +281,11 @@ func (c *checker) custom(t reflect.Type, p *Path) error {
 
 func (c *checker) object(t reflect.Type, p *Path) error {
 	fields := fieldsOf(t)
-	seen := make([]string, 0, 8)
+	// Known fields are tracked by index in a bitset; unknown keys (which a
+	// hostile document can have by the thousand) in a map, so duplicate
+	// detection stays linear.
+	seen := make([]uint64, (len(fields.names)+63)/64)
+	var seenUnknown map[string]struct{}
 	for c.dec.More() {
 		tok, err := c.dec.Token()
 		if err != nil {
@@ -285,15 +293,27 @@ func (c *checker) object(t reflect.Type, p *Path) error {
 		}
 		key := tok.(string) // the decoder only yields string keys in objects
 		fp := p.Child(key)
-		if slices.Contains(seen, key) {
+		ft, ok := fields.byName[key]
+		dup := false
+		if ok {
+			i := fields.index[key]
+			dup = seen[i/64]&(1<<(i%64)) != 0
+			seen[i/64] |= 1 << (i % 64)
+		} else {
+			if seenUnknown == nil {
+				seenUnknown = make(map[string]struct{})
+			}
+			_, dup = seenUnknown[key]
+			seenUnknown[key] = struct{}{}
+		}
+		if dup {
 			c.add(&FieldError{Type: ErrorTypeDuplicateKey, Field: fp.String(), BadValue: noValue{},
 				Detail: "the field appears more than once in the object"})
-		} else {
-			seen = append(seen, key)
 		}
-		ft, ok := fields.byName[key]
 		if !ok {
-			c.add(&FieldError{Type: ErrorTypeUnknown, Field: fp.String(), BadValue: noValue{}, Detail: fields.suggest(key)})
+			if !c.full() {
+				c.add(&FieldError{Type: ErrorTypeUnknown, Field: fp.String(), BadValue: noValue{}, Detail: fields.suggest(key)})
+			}
 			if err := c.skipValue(); err != nil {
 				return err
 			}
@@ -454,7 +474,8 @@ func truncate(s string) string {
 // structFields is the JSON view of a struct type.
 type structFields struct {
 	byName map[string]reflect.Type
-	names  []string // sorted
+	index  map[string]int // position of each name in names
+	names  []string       // sorted
 }
 
 var fieldCache sync.Map // reflect.Type -> *structFields
@@ -508,6 +529,10 @@ func fieldsOf(t reflect.Type) *structFields {
 		sf.names = append(sf.names, n)
 	}
 	slices.Sort(sf.names)
+	sf.index = make(map[string]int, len(sf.names))
+	for i, n := range sf.names {
+		sf.index[n] = i
+	}
 	f, _ := fieldCache.LoadOrStore(t, sf)
 	return f.(*structFields)
 }

@@ -277,7 +277,7 @@ func validatePortNum(port int32, p *Path) ErrorList {
 // validatePortNumOrName checks a port given as a number (1 to 65535) or as
 // the name of a container port.
 func validatePortNumOrName(port IntOrString, p *Path) ErrorList {
-	if port.Type == Int {
+	if port.Type == IntOrStringInt {
 		return validatePortNum(port.IntVal, p)
 	}
 	var errs ErrorList

@@ -65,7 +65,7 @@ func validateAlwaysRestart(spec *PodSpec, kind string, p *Path) ErrorList {
 // intOrPercent returns the value of an integer or a percentage ("25%"),
 // whether it is a percentage, and whether it parses.
 func intOrPercent(v IntOrString) (n int, percent, ok bool) {
-	if v.Type == Int {
+	if v.Type == IntOrStringInt {
 		return int(v.IntVal), false, true
 	}
 	if len(names.IsPercent(v.StrVal)) > 0 {
@@ -77,7 +77,7 @@ func intOrPercent(v IntOrString) (n int, percent, ok bool) {
 
 // intOrStringValue returns what to show of v in an error.
 func intOrStringValue(v IntOrString) any {
-	if v.Type == Int {
+	if v.Type == IntOrStringInt {
 		return v.IntVal
 	}
 	return v.StrVal
@@ -90,7 +90,7 @@ func validateIntOrPercent(v *IntOrString, capped bool, p *Path) ErrorList {
 	if v == nil {
 		return nil
 	}
-	if v.Type == String {
+	if v.Type == IntOrStringString {
 		var errs ErrorList
 		for _, msg := range names.IsPercent(v.StrVal) {
 			errs = append(errs, Invalid(p, v.StrVal, msg))

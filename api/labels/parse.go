@@ -33,7 +33,9 @@ func (e *ParseError) Error() string {
 // and values ("in in (notin)"), so that every selector built with
 // [NewRequirement] can be printed and parsed back.
 //
-// The error is a [*ParseError] that says what is wrong and where.
+// The error is a [*ParseError] that says what is wrong and where; with an
+// error, the Selector returned is [Nothing], so a caller that drops the error
+// selects nothing rather than everything.
 func Parse(s string) (Selector, error) {
 	p := parser{lex: lexer{in: s}}
 	p.advance()
@@ -45,7 +47,7 @@ func Parse(s string) (Selector, error) {
 	for {
 		r, err := p.requirement()
 		if err != nil {
-			return Selector{}, err
+			return Nothing(), err
 		}
 		reqs = append(reqs, r)
 		switch p.tok.kind {
@@ -55,10 +57,10 @@ func Parse(s string) (Selector, error) {
 		case tokComma:
 			p.advance()
 			if p.tok.kind == tokEnd {
-				return Selector{}, p.errorf("expected a requirement after ',', found end of selector")
+				return Nothing(), p.errorf("expected a requirement after ',', found end of selector")
 			}
 		default:
-			return Selector{}, p.errorf("expected ',' or end of selector after requirement " +
+			return Nothing(), p.errorf("expected ',' or end of selector after requirement " +
 				strconv.Quote(r.String()) + ", found " + p.tok.describe())
 		}
 	}

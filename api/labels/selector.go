@@ -377,10 +377,10 @@ func ValidatedSelectorFromSet(set Set) (Selector, error) {
 	for i := range sel.reqs {
 		r := &sel.reqs[i]
 		if msg := checkKey(r.key); msg != "" {
-			return Selector{}, errors.New("labels: " + msg)
+			return Nothing(), errors.New("labels: " + msg)
 		}
 		if msg := checkValue(r.key, r.value); msg != "" {
-			return Selector{}, errors.New("labels: " + msg)
+			return Nothing(), errors.New("labels: " + msg)
 		}
 	}
 	return sel, nil
