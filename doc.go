@@ -24,6 +24,13 @@
 //     as "100m" and "128Mi", exact, with canonical printing.
 //   - [github.com/drover-io/drover/api/labels] and
 //     [github.com/drover-io/drover/api/fields]: label and field selectors.
+//   - [github.com/drover-io/drover/store]: the contract of the cluster's
+//     source of truth, a revisioned key-value store with compare-and-swap
+//     and watch. [github.com/drover-io/drover/store/memstore] is the
+//     in-memory reference; [github.com/drover-io/drover/store/raftstore]
+//     replicates it with Raft (hashicorp/raft on raft-boltdb) across one,
+//     three or five members; [github.com/drover-io/drover/store/storetest]
+//     is the conformance suite every implementation passes.
 //
 // # Reading manifests
 //
@@ -42,6 +49,24 @@
 //			return errs // every problem, each with its field path
 //		}
 //	}
+//
+// # The store
+//
+// Only the API server touches the store. An embedded single member is one
+// call:
+//
+//	st, err := raftstore.Open(ctx, raftstore.DefaultConfig(dataDir))
+//	if err != nil {
+//		return err
+//	}
+//	defer st.Close()
+//	rev, err := st.Create(ctx, "/registry/pods/default/web", podJSON)
+//	kv, err := st.Get(ctx, "/registry/pods/default/web", store.ReadOptions{}) // linearizable
+//	events, err := st.Watch(ctx, "/registry/pods/", rev, store.WatchOptions{})
+//
+// Three or five members form a highly available store: the first
+// bootstraps, the others Join through any member; every member accepts
+// writes and linearizable reads.
 //
 // # Your own kinds
 //
