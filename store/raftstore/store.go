@@ -1,12 +1,14 @@
 package raftstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -160,6 +162,15 @@ func (s *Store) open(ctx context.Context, dial dialFunc) error {
 
 	// Storage.
 	boltPath := filepath.Join(cfg.DataDir, boltFileName)
+	if meta.State == stateMember {
+		// bbolt initialises an empty file as a fresh database: a truncated
+		// raft.db would silently start from the snapshot alone, losing the
+		// writes after it and the member's term and vote.
+		if fi, err := os.Stat(boltPath); err == nil && fi.Size() == 0 {
+			return fmt.Errorf("raftstore: %s is empty, but %s records that member %q belongs to cluster %q: "+
+				"the log was lost or truncated; refusing to start", boltPath, filepath.Join(cfg.DataDir, metaFileName), meta.NodeID, meta.ClusterID)
+		}
+	}
 	s.bolt, err = openBolt(boltPath)
 	if err != nil {
 		return err
@@ -179,6 +190,11 @@ func (s *Store) open(ctx context.Context, dial dialFunc) error {
 	if meta.State == stateMember && !hasState {
 		return fmt.Errorf("raftstore: %s holds no Raft state, but %s records that member %q belongs to cluster %q: "+
 			"the log was lost or replaced; refusing to start", boltPath, filepath.Join(cfg.DataDir, metaFileName), meta.NodeID, meta.ClusterID)
+	}
+	if meta.State == stateMember {
+		if err := checkRaftState(s.bolt, snaps, boltPath); err != nil {
+			return err
+		}
 	}
 	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  newRaftLayer(s.mux, dial),
@@ -701,6 +717,10 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 // conflict...), or one wrapping store.ErrUnavailable, store.ErrClosed or
 // ctx's error.
 func (s *Store) write(ctx context.Context, cmd mvcc.Command) (mvcc.Result, error) {
+	// The command is encoded later, on the batcher's goroutine, possibly
+	// after this call has returned on a cancelled ctx: it must not share the
+	// caller's buffer, which the caller may reuse as soon as we return.
+	cmd.Value = bytes.Clone(cmd.Value)
 	op := cmd.Op.String()
 	wrap := func(err error) error {
 		if cmd.Op == mvcc.OpCompact {
@@ -865,4 +885,31 @@ func (s *Store) notLeader() error {
 		return fmt.Errorf("%w: the leader is %s at %s", errNotLeader, id, addr)
 	}
 	return fmt.Errorf("%w: no leader known", errNotLeader)
+}
+
+// checkRaftState refuses a log store that cannot belong to a member with
+// the snapshots beside it: a member that has voted or been elected keeps its
+// term in the stable store, and its log always reaches at least the newest
+// snapshot. A raft.db replaced by an empty or older database fails here
+// instead of silently losing writes and votes.
+func checkRaftState(bolt *raftboltdb.BoltStore, snaps raft.SnapshotStore, boltPath string) error {
+	if _, err := bolt.GetUint64([]byte("CurrentTerm")); err != nil {
+		return fmt.Errorf("raftstore: %s holds no current term (%v): it is not this member's log; refusing to start", boltPath, err)
+	}
+	list, err := snaps.List()
+	if err != nil {
+		return fmt.Errorf("raftstore: list snapshots beside %s: %w", boltPath, err)
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	last, err := bolt.LastIndex()
+	if err != nil {
+		return fmt.Errorf("raftstore: read the last log index of %s: %w", boltPath, err)
+	}
+	if last < list[0].Index {
+		return fmt.Errorf("raftstore: %s ends at log index %d, before the newest snapshot %s at index %d: "+
+			"the log is older than this member's state; refusing to start", boltPath, last, list[0].ID, list[0].Index)
+	}
+	return nil
 }
