@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,7 +193,10 @@ func (s *Store) open(ctx context.Context, dial dialFunc) error {
 			"the log was lost or replaced; refusing to start", boltPath, filepath.Join(cfg.DataDir, metaFileName), meta.NodeID, meta.ClusterID)
 	}
 	if meta.State == stateMember {
-		if err := checkRaftState(s.bolt, snaps, boltPath); err != nil {
+		if err := checkSnapshots(filepath.Join(cfg.DataDir, snapDirName), snaps); err != nil {
+			return err
+		}
+		if err := checkRaftState(s.bolt, boltPath); err != nil {
 			return err
 		}
 	}
@@ -887,29 +891,57 @@ func (s *Store) notLeader() error {
 	return fmt.Errorf("%w: no leader known", errNotLeader)
 }
 
-// checkRaftState refuses a log store that cannot belong to a member with
-// the snapshots beside it: a member that has voted or been elected keeps its
-// term in the stable store, and its log always reaches at least the newest
-// snapshot. A raft.db replaced by an empty or older database fails here
-// instead of silently losing writes and votes.
-func checkRaftState(bolt *raftboltdb.BoltStore, snaps raft.SnapshotStore, boltPath string) error {
+// checkRaftState refuses a log store that cannot belong to a member: once
+// a member has taken part in an election it keeps its current term in the
+// stable store. A raft.db replaced by an empty database fails here instead
+// of silently losing writes and votes. (The log itself may legitimately end
+// before the newest snapshot: a follower that installed a snapshot from its
+// leader keeps its older, shorter log.)
+func checkRaftState(bolt *raftboltdb.BoltStore, boltPath string) error {
 	if _, err := bolt.GetUint64([]byte("CurrentTerm")); err != nil {
 		return fmt.Errorf("raftstore: %s holds no current term (%v): it is not this member's log; refusing to start", boltPath, err)
 	}
+	return nil
+}
+
+// checkSnapshots refuses a snapshot directory that raft would quietly work
+// around: raft.FileSnapshotStore skips snapshots whose meta.json does not
+// read, and raft falls back to an older snapshot when the newest fails its
+// checksum, after which replaying a log that was compacted past the older
+// snapshot fails deep inside raft. Both are refused here, naming the file.
+func checkSnapshots(dir string, snaps raft.SnapshotStore) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("raftstore: read snapshot directory %s: %w", dir, err)
+	}
 	list, err := snaps.List()
 	if err != nil {
-		return fmt.Errorf("raftstore: list snapshots beside %s: %w", boltPath, err)
+		return fmt.Errorf("raftstore: list snapshots in %s: %w", dir, err)
+	}
+	listed := make(map[string]bool, len(list))
+	for _, m := range list {
+		listed[m.ID] = true
+	}
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasSuffix(e.Name(), ".tmp") {
+			continue // raft removes unfinished snapshots itself
+		}
+		if !listed[e.Name()] {
+			return fmt.Errorf("raftstore: snapshot %s does not read (its meta.json is missing or damaged); "+
+				"refusing to start", filepath.Join(dir, e.Name(), "meta.json"))
+		}
 	}
 	if len(list) == 0 {
 		return nil
 	}
-	last, err := bolt.LastIndex()
+	// Open reads the whole snapshot and checks it against its CRC.
+	_, rc, err := snaps.Open(list[0].ID)
 	if err != nil {
-		return fmt.Errorf("raftstore: read the last log index of %s: %w", boltPath, err)
+		return fmt.Errorf("raftstore: newest snapshot %s is damaged: %w; refusing to start",
+			filepath.Join(dir, list[0].ID, "state.bin"), err)
 	}
-	if last < list[0].Index {
-		return fmt.Errorf("raftstore: %s ends at log index %d, before the newest snapshot %s at index %d: "+
-			"the log is older than this member's state; refusing to start", boltPath, last, list[0].ID, list[0].Index)
-	}
-	return nil
+	return rc.Close()
 }

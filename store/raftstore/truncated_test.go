@@ -84,3 +84,59 @@ func TestTruncatedLogRefused(t *testing.T) {
 		t.Fatalf("after reopening: %d keys, want 20", len(res.KVs))
 	}
 }
+
+// TestDamagedSnapshotRefused: a snapshot whose data fails its checksum, or
+// whose meta.json does not read, is refused by name rather than skipped.
+func TestDamagedSnapshotRefused(t *testing.T) {
+	t.Parallel()
+	dir := tempDir(t)
+	cfg := testConfig(t, "m1", dir, "127.0.0.1:0")
+	s := openT(t, cfg)
+	for i := range 10 {
+		mustCreate(t, s, fmt.Sprintf("/k%02d", i), "v")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Snapshot(ctx); err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	s.Close()
+	restart := cfg
+	restart.Bootstrap = false
+
+	snapDirs, err := os.ReadDir(filepath.Join(dir, snapDirName))
+	if err != nil || len(snapDirs) != 1 {
+		t.Fatalf("want one snapshot, got %v (%v)", snapDirs, err)
+	}
+	snapDir := filepath.Join(dir, snapDirName, snapDirs[0].Name())
+	open := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := Open(ctx, restart)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}
+	for _, tc := range []struct {
+		file   string
+		damage func([]byte) []byte
+	}{
+		{"state.bin", func(b []byte) []byte { c := append([]byte(nil), b...); c[len(c)/2] ^= 0xff; return c }},
+		{"meta.json", func([]byte) []byte { return []byte("{not json") }},
+	} {
+		path := filepath.Join(snapDir, tc.file)
+		orig, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(path, tc.damage(orig), 0o600)
+		if err := open(); err == nil || !strings.Contains(err.Error(), path) {
+			t.Fatalf("damaged %s: Open = %v, want a refusal naming %s", tc.file, err, path)
+		}
+		os.WriteFile(path, orig, 0o600)
+	}
+	if err := open(); err != nil {
+		t.Fatalf("undamaged directory: %v", err)
+	}
+}
