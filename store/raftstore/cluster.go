@@ -78,6 +78,8 @@ func (s *Store) handleRPC(ctx context.Context, kind byte, payload []byte) ([]byt
 		}
 	case rpcInfo:
 		resp, err = json.Marshal(s.info())
+	case rpcConfirm:
+		resp, err = s.answerConfirm(payload)
 	default:
 		err = fmt.Errorf("raftstore: unknown request kind %d (is the other member a newer version?)", kind)
 	}

@@ -22,11 +22,21 @@ import (
 //     leader has committed an entry of its own term; so a new leader first
 //     appends a marker entry and waits until it is applied (readyTerm),
 //     and reads wait for that.
-//  2. The leader confirms with a quorum that it still leads
-//     (raft.VerifyLeader), so no newer leader can have acknowledged a
-//     write it has not seen. Concurrent reads share one confirmation:
-//     the verifier runs one round at a time, and every read that arrives
-//     while a round is in flight joins the next round.
+//  2. The leader confirms with a quorum that it still leads, so no newer
+//     leader can have acknowledged a write it has not seen. It sends
+//     rpcConfirm (its term T and ID) to every other voter; a voter says
+//     yes only if, when the request arrives, it is a follower in term T
+//     of this leader. Each answer is to a request sent after the round
+//     began, so a majority of yes answers proves that no other leader
+//     was elected before the round began: electing one needs a majority
+//     to move past term T, and voters never go back.
+//     (raft.VerifyLeader is not used: hashicorp/raft counts any
+//     replication reply that arrives after the verification started,
+//     even one to a heartbeat sent before it, and such a stale reply can
+//     come from a member that has since elected a new leader.)
+//     Concurrent reads share one confirmation: the verifier runs one
+//     round at a time, and every read that arrives while a round is in
+//     flight joins the next round.
 //  3. The member serving the read waits until its FSM has applied the
 //     read index, then reads its own engine.
 //
@@ -131,25 +141,192 @@ func (s *Store) leaderReadIndex(ctx context.Context, deadline time.Time) (uint64
 			continue
 		}
 		idx := s.raft.CommitIndex()
-		if _, err := s.verifier.do(ctx); err != nil {
-			switch {
-			case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
-				return 0, s.notLeader()
-			case errors.Is(err, raft.ErrRaftShutdown):
-				return 0, fmt.Errorf("%w: raft has shut down", store.ErrUnavailable)
-			}
+		confirmed, err := s.verifier.do(ctx)
+		if err != nil {
 			return 0, err
 		}
-		if s.raft.CurrentTerm() != term {
+		if confirmed != term {
 			continue // leadership moved and came back: start over
 		}
 		return idx, nil
 	}
 }
 
-// verifyLeader is the leader's coalesced operation: one quorum round.
+// verifyLeader is the leader's coalesced operation: one quorum round. It
+// returns the term in which a majority of voters confirmed this member's
+// leadership, or an error wrapping store.ErrUnavailable (errNotLeader if
+// this member does not lead), or errStopped.
 func (s *Store) verifyLeader() (uint64, error) {
-	return 0, futureErr(s.raft.VerifyLeader(), s.done)
+	term := s.raft.CurrentTerm()
+	if s.raft.State() != raft.Leader {
+		return 0, s.notLeader()
+	}
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return 0, raftError(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.LeaderWait)
+	defer cancel() // ends the requests still in flight
+	self := raft.ServerID(s.cfg.NodeID)
+	req := confirmRequest{Term: term, Leader: self}.encode()
+	type reply struct {
+		id  raft.ServerID
+		ans confirmAnswer
+	}
+	var voters []raft.ServerID
+	servers := f.Configuration().Servers
+	replies := make(chan reply, len(servers)) // never blocks a sender
+	for _, srv := range servers {
+		if srv.Suffrage != raft.Voter {
+			continue
+		}
+		voters = append(voters, srv.ID)
+		if srv.ID == self {
+			continue
+		}
+		go func() {
+			replies <- reply{srv.ID, s.askConfirm(ctx, srv, req, term)}
+		}()
+	}
+	answers := make(map[raft.ServerID]confirmAnswer, len(voters))
+	for {
+		switch confirmDecision(voters, self, answers) {
+		case confirmYes:
+			if s.raft.State() != raft.Leader || s.raft.CurrentTerm() != term {
+				return 0, s.notLeader()
+			}
+			return term, nil
+		case confirmNo:
+			return 0, fmt.Errorf("%w: a quorum of voters did not confirm this member's leadership in term %d",
+				store.ErrUnavailable, term)
+		}
+		select {
+		case r := <-replies:
+			answers[r.id] = r.ans
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%w: a quorum of voters did not confirm this member's leadership in term %d within %v",
+				store.ErrUnavailable, term, s.cfg.LeaderWait)
+		case <-s.done:
+			return 0, errStopped
+		}
+	}
+}
+
+// askConfirm sends rpcConfirm to a voter. A failed request is
+// confirmUnreachable: it neither confirms nor denies.
+func (s *Store) askConfirm(ctx context.Context, srv raft.Server, req []byte, term uint64) confirmAnswer {
+	resp, err := s.rpc.call(ctx, string(srv.Address), rpcConfirm, req)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Debug("leadership confirmation request failed", "member", srv.ID, "err", err)
+		}
+		return confirmUnreachable
+	}
+	d := decoder{b: resp}
+	yes, theirs := d.byte(), d.uvarint()
+	switch {
+	case d.err != nil:
+		s.log.Warn("bad leadership confirmation answer", "member", srv.ID, "err", d.err)
+		return confirmUnreachable
+	case yes == 1:
+		return confirmYes
+	case theirs > term:
+		return confirmDeposed
+	}
+	s.log.Debug("member does not confirm leadership", "member", srv.ID, "term", term, "their_term", theirs)
+	return confirmNo
+}
+
+// answerConfirm serves rpcConfirm on any member.
+func (s *Store) answerConfirm(payload []byte) ([]byte, error) {
+	req, err := decodeConfirmRequest(payload)
+	if err != nil {
+		return nil, err
+	}
+	// Terms only grow: if the term is the same before and after, it was
+	// that term when the state and leader were read.
+	before := s.raft.CurrentTerm()
+	state := s.raft.State()
+	_, leader := s.raft.LeaderWithID()
+	after := s.raft.CurrentTerm()
+	yes := before == after && confirms(req, state, after, leader)
+	b := []byte{0}
+	if yes {
+		b[0] = 1
+	}
+	return binary.AppendUvarint(b, after), nil
+}
+
+// confirmRequest is the payload of rpcConfirm.
+type confirmRequest struct {
+	Term   uint64
+	Leader raft.ServerID
+}
+
+func (r confirmRequest) encode() []byte {
+	return appendString(binary.AppendUvarint(nil, r.Term), string(r.Leader))
+}
+
+func decodeConfirmRequest(b []byte) (confirmRequest, error) {
+	d := decoder{b: b}
+	r := confirmRequest{Term: d.uvarint(), Leader: raft.ServerID(d.string())}
+	if d.err != nil {
+		return confirmRequest{}, fmt.Errorf("raftstore: malformed confirm request: %w", d.err)
+	}
+	return r, nil
+}
+
+// confirms is a member's answer to req, given its Raft state, current
+// term and the leader it knows: yes only if it follows req.Leader in
+// req.Term.
+func confirms(req confirmRequest, state raft.RaftState, term uint64, leader raft.ServerID) bool {
+	return state == raft.Follower && term == req.Term && leader != "" && leader == req.Leader
+}
+
+// confirmAnswer is one voter's answer in a confirmation round.
+type confirmAnswer int8
+
+const (
+	confirmPending     confirmAnswer = iota // no answer yet
+	confirmYes                              // follows the leader in its term
+	confirmNo                               // does not (not a follower, no or another leader)
+	confirmDeposed                          // is in a higher term: the leader is deposed
+	confirmUnreachable                      // the request failed
+)
+
+// confirmDecision decides a confirmation round, and is the only place
+// that counts: confirmYes once self (if a voter) and the voters that
+// answered yes are a majority of voters; confirmNo as soon as a voter is
+// in a higher term, or when too few voters are left to make a majority;
+// confirmPending otherwise. A plain no counts as no yes but does not end
+// the round, so that one voter that lost touch with the leader (say, a
+// one-way partition) cannot stop reads that the others can confirm.
+// Voters missing from answers have not answered yet; answers from
+// non-voters are ignored.
+func confirmDecision(voters []raft.ServerID, self raft.ServerID, answers map[raft.ServerID]confirmAnswer) confirmAnswer {
+	yes, pending := 0, 0
+	for _, v := range voters {
+		a := answers[v]
+		if v == self {
+			a = confirmYes
+		}
+		switch a {
+		case confirmYes:
+			yes++
+		case confirmDeposed:
+			return confirmNo
+		case confirmPending:
+			pending++
+		}
+	}
+	quorum := len(voters)/2 + 1
+	switch {
+	case yes >= quorum:
+		return confirmYes
+	case yes+pending < quorum:
+		return confirmNo
+	}
+	return confirmPending
 }
 
 // remoteReadIndex is a follower's coalesced operation: one read-index
@@ -201,7 +378,7 @@ func (s *Store) waitApplied(ctx context.Context, idx uint64) error {
 // needs (a confirmation of leadership, or a read index, taken after the
 // read began), and any number of concurrent reads cost one round.
 //
-// The leader uses one to batch raft.VerifyLeader (step 2); a follower uses
+// The leader uses one to batch its quorum rounds (step 2, verifyLeader); a follower uses
 // one to batch its read-index requests to the leader.
 type coalescer struct {
 	op   func() (uint64, error)

@@ -39,6 +39,7 @@ const (
 	rpcJoin      byte = 3 // JSON joinRequest → JSON clusterInfo
 	rpcRemove    byte = 4 // JSON removeRequest → nothing
 	rpcInfo      byte = 5 // nothing → JSON clusterInfo
+	rpcConfirm   byte = 6 // term (uvarint), leader ID (string) → confirms (byte), term (uvarint); see read.go
 
 	rpcOK  byte = 0
 	rpcErr byte = 1
@@ -57,6 +58,8 @@ func rpcKindName(kind byte) string {
 		return "remove"
 	case rpcInfo:
 		return "info"
+	case rpcConfirm:
+		return "confirm"
 	}
 	return fmt.Sprintf("kind%d", kind)
 }
@@ -340,7 +343,10 @@ type rpcClient struct {
 	wg     sync.WaitGroup
 }
 
-// rpcSlot holds one pooled connection; mu serializes dialing it.
+// rpcSlot holds one pooled connection; mu serializes dialing it. cc is
+// written with both mu and the client's mu held, and read with either:
+// close reads it under the client's mu alone, so it never waits for a
+// dial (conn holds mu while dialing, then takes the client's mu).
 type rpcSlot struct {
 	mu sync.Mutex
 	cc *clientConn
@@ -390,13 +396,7 @@ func (c *rpcClient) conn(ctx context.Context, addr string) (*clientConn, error) 
 		}
 		return nil, fmt.Errorf("%w: connect to %s: %v", errNotSent, addr, err)
 	}
-	cc := &clientConn{
-		conn:    conn,
-		addr:    addr,
-		reqs:    make(chan *rpcCall, 256),
-		pending: make(map[uint64]*rpcCall),
-		done:    make(chan struct{}),
-	}
+	cc := newClientConn(conn, addr)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -404,15 +404,16 @@ func (c *rpcClient) conn(ctx context.Context, addr string) (*clientConn, error) 
 		return nil, errClientClosed
 	}
 	c.wg.Add(2)
+	slot.cc = cc
 	c.mu.Unlock()
 	go func() { defer c.wg.Done(); cc.readLoop() }()
 	go func() { defer c.wg.Done(); cc.writeLoop() }()
-	slot.cc = cc
 	return cc, nil
 }
 
 // close fails every request in flight and waits for the connections'
-// goroutines.
+// goroutines. It does not wait for a dial in progress: that dial's
+// connection is closed when it completes (conn sees closed).
 func (c *rpcClient) close() {
 	c.mu.Lock()
 	if c.closed {
@@ -423,11 +424,11 @@ func (c *rpcClient) close() {
 	var ccs []*clientConn
 	for _, slots := range c.peers {
 		for i := range slots {
-			slots[i].mu.Lock()
+			// Not slots[i].mu: conn holds it while dialing and then takes
+			// c.mu. slot.cc is only written with c.mu held too.
 			if slots[i].cc != nil {
 				ccs = append(ccs, slots[i].cc)
 			}
-			slots[i].mu.Unlock()
 		}
 	}
 	c.mu.Unlock()
@@ -450,10 +451,20 @@ type clientConn struct {
 	done    chan struct{} // closed when broken
 }
 
+func newClientConn(conn net.Conn, addr string) *clientConn {
+	return &clientConn{
+		conn:    conn,
+		addr:    addr,
+		reqs:    make(chan *rpcCall, 256),
+		pending: make(map[uint64]*rpcCall),
+		done:    make(chan struct{}),
+	}
+}
+
 type rpcCall struct {
 	id    uint64
-	frame []byte
-	sent  atomic.Bool
+	frame []byte // owned by writeLoop once queued
+	sent  bool   // guarded by clientConn.mu: writeLoop may have written it
 	done  chan struct{}
 
 	// Set before done is closed.
@@ -515,8 +526,12 @@ func (cc *clientConn) forget(id uint64) {
 	cc.mu.Unlock()
 }
 
-// fail breaks the connection: every request in flight fails with err
-// (wrapped in errNotSent for those not yet written).
+// fail breaks the connection: every request in flight fails with err,
+// wrapped in errNotSent only for those that never reached the
+// connection. Once broken is set, writeLoop writes nothing more (it
+// checks broken and marks a call sent under mu before writing it), and
+// the connection is closed before any failure is reported, so no byte of
+// it reaches the wire after a caller learns of the failure.
 func (cc *clientConn) fail(err error) {
 	cc.mu.Lock()
 	if cc.broken != nil {
@@ -524,8 +539,14 @@ func (cc *clientConn) fail(err error) {
 		return
 	}
 	cc.broken = err
+	close(cc.done)
+	cc.mu.Unlock()
+	cc.conn.Close()
+
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
 	for id, call := range cc.pending {
-		if call.sent.Load() {
+		if call.sent {
 			call.err = fmt.Errorf("%w: connection to %s lost with the request in flight: %v", store.ErrUnavailable, cc.addr, err)
 		} else {
 			call.err = fmt.Errorf("%w: connection to %s: %v", errNotSent, cc.addr, err)
@@ -533,9 +554,6 @@ func (cc *clientConn) fail(err error) {
 		close(call.done)
 		delete(cc.pending, id)
 	}
-	close(cc.done)
-	cc.mu.Unlock()
-	cc.conn.Close()
 }
 
 func (cc *clientConn) readLoop() {
@@ -560,9 +578,19 @@ func (cc *clientConn) readLoop() {
 func (cc *clientConn) writeLoop() {
 	bw := bufio.NewWriterSize(cc.conn, 64<<10)
 	write := func(call *rpcCall) {
-		call.sent.Store(true)
-		bw.Write(call.frame)
+		frame := call.frame
 		call.frame = nil
+		cc.mu.Lock()
+		// A call no longer pending was failed (reported as not sent) or
+		// abandoned by its caller: it must not be written.
+		ok := cc.broken == nil && cc.pending[call.id] == call
+		if ok {
+			call.sent = true
+		}
+		cc.mu.Unlock()
+		if ok {
+			bw.Write(frame)
+		}
 	}
 	for {
 		select {
