@@ -127,13 +127,47 @@ func syncDir(dir string) error {
 	return err
 }
 
+// mkdirAllSync is os.MkdirAll that also makes the directories it creates
+// durable: it fsyncs the parent of each one, so that a new data directory
+// (and the metadata that writeMeta then syncs into it) is not lost with
+// its directory entry on power loss. Directories that already exist are
+// left alone.
+func mkdirAllSync(dir string, perm os.FileMode) error {
+	dir = filepath.Clean(dir)
+	// The directories to create, deepest first.
+	var missing []string
+	for p := dir; ; {
+		if _, err := os.Stat(p); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			break // let MkdirAll report it
+		}
+		missing = append(missing, p)
+		parent := filepath.Dir(p)
+		if parent == p {
+			break
+		}
+		p = parent
+	}
+	if err := os.MkdirAll(dir, perm); err != nil {
+		return err
+	}
+	// Sync from the top down: each new directory's entry is in its parent.
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := syncDir(filepath.Dir(missing[i])); err != nil {
+			return fmt.Errorf("sync %s: %w", filepath.Dir(missing[i]), err)
+		}
+	}
+	return nil
+}
+
 // checkDataDir creates the data directory if needed and checks that it is
 // this member's: it returns the metadata, or nil for a new directory. It
 // refuses a directory whose metadata is unreadable or names another member
 // or cluster, and one that holds files but no metadata.
 func checkDataDir(cfg Config) (*metadata, error) {
 	dir := cfg.DataDir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := mkdirAllSync(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("raftstore: create data directory: %w", err)
 	}
 	m, err := readMeta(dir)
