@@ -31,6 +31,11 @@
 //     replicates it with Raft (hashicorp/raft on raft-boltdb) across one,
 //     three or five members; [github.com/drover-io/drover/store/storetest]
 //     is the conformance suite every implementation passes.
+//   - [github.com/drover-io/drover/apiserver/registry]: objects of one kind
+//     in a store: the server-side rules of create, get, list, update,
+//     delete and watch (uid, generateName, generation, the status
+//     subresource, finalizers, optimistic concurrency, paging, selectors).
+//     The API server's HTTP front is the next piece to land on it.
 //
 // # Reading manifests
 //

@@ -1,0 +1,422 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/store"
+)
+
+// CreateOptions are the options of Create.
+type CreateOptions struct {
+	// DryRun does everything but the write.
+	DryRun bool
+}
+
+// GetOptions are the options of Get.
+type GetOptions struct {
+	// ResourceVersion is "" for the latest state (a linearizable read), "0"
+	// for any state (possibly stale), or a revision the result must not be
+	// older than.
+	ResourceVersion string
+}
+
+// UpdateOptions are the options of Update.
+type UpdateOptions struct {
+	// DryRun does everything but the write.
+	DryRun bool
+	// Subresource is "" for the object or "status" for its status.
+	Subresource string
+}
+
+// DeleteOptions are the options of Delete.
+type DeleteOptions struct {
+	// Preconditions, if set, must hold for the delete to happen.
+	Preconditions *Preconditions
+	// DryRun does everything but the write.
+	DryRun bool
+}
+
+// Preconditions are what the object to delete must have.
+type Preconditions struct {
+	// UID, if not empty, must be the object's uid.
+	UID api.UID
+	// ResourceVersion, if not empty, must be the object's resourceVersion.
+	ResourceVersion string
+}
+
+// maxGenerateNameTries is how many names Create tries for a generateName.
+const maxGenerateNameTries = 8
+
+// maxPrefixLen is the longest generateName prefix used: with the 5
+// character suffix a generated name fits in a DNS label.
+const maxPrefixLen = 63 - 5
+
+// maxUpdateTries is how many times an unconditional write is retried when
+// another write gets in between its read and its compare-and-swap.
+const maxUpdateTries = 16
+
+// Create stores a new object and returns it as stored, with its uid,
+// creationTimestamp, generation 1 and resourceVersion set. obj is not
+// modified.
+//
+// A name is generated from metadata.generateName when metadata.name is
+// empty. metadata.resourceVersion must be empty (400). The object is
+// defaulted (api.Default) and validated (422 with every problem); an
+// existing name gives 409 AlreadyExists.
+func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOptions) (api.Object, error) {
+	obj, err := r.checkObject(obj)
+	if err != nil {
+		return nil, err
+	}
+	m := obj.GetObjectMeta()
+	if m.ResourceVersion != "" {
+		return nil, api.NewBadRequest("resourceVersion should not be set on objects to be created")
+	}
+	m.UID = r.opts.NewUID()
+	m.CreationTimestamp = api.NewTime(r.opts.Now())
+	m.Generation = 1
+	m.DeletionTimestamp = nil
+	m.DeletionGracePeriodSeconds = nil
+	generate := m.Name == "" && m.GenerateName != ""
+	api.Default(obj)
+	for try := 1; ; try++ {
+		if generate {
+			prefix := m.GenerateName
+			if len(prefix) > maxPrefixLen {
+				prefix = prefix[:maxPrefixLen]
+			}
+			m.Name = prefix + r.opts.NameSuffix()
+		}
+		if errs := r.scheme.Validate(obj); len(errs) > 0 {
+			return nil, api.NewInvalid(r.kind.GroupKind(), m.Name, errs)
+		}
+		key, err := r.key(m.Namespace, m.Name)
+		if err != nil {
+			return nil, err
+		}
+		data, err := r.encode(obj)
+		if err != nil {
+			return nil, err
+		}
+		if opts.DryRun {
+			_, err := r.st.Get(ctx, key, store.ReadOptions{})
+			if err == nil {
+				err = store.ErrAlreadyExists
+			} else if errors.Is(err, store.ErrNotFound) {
+				return obj, nil
+			}
+			if generate && errors.Is(err, store.ErrAlreadyExists) && try < maxGenerateNameTries {
+				continue
+			}
+			return nil, r.storeError(err, m.Name)
+		}
+		rev, err := r.st.Create(ctx, key, data)
+		if err == nil {
+			m.ResourceVersion = strconv.FormatInt(rev, 10)
+			return obj, nil
+		}
+		if generate && errors.Is(err, store.ErrAlreadyExists) && try < maxGenerateNameTries {
+			r.log.Debug("generated name taken, trying another", "name", m.Name)
+			continue
+		}
+		return nil, r.storeError(err, m.Name)
+	}
+}
+
+// Get returns the named object (namespace is ignored for cluster-scoped
+// kinds): 404 if it does not exist.
+func (r *Registry) Get(ctx context.Context, namespace, name string, opts GetOptions) (api.Object, error) {
+	atLeast, err := parseRV("resourceVersion", opts.ResourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	if !r.kind.Namespaced {
+		namespace = ""
+	}
+	key, err := r.key(namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	// "0" allows a stale read; "" and a revision read the latest state,
+	// which is never older than any revision a client has seen.
+	stale := opts.ResourceVersion == "0"
+	if atLeast > 0 {
+		if err := r.checkNotTooLarge(ctx, atLeast); err != nil {
+			return nil, err
+		}
+	}
+	kv, err := r.st.Get(ctx, key, store.ReadOptions{Stale: stale})
+	if err != nil {
+		return nil, r.storeError(err, name)
+	}
+	return r.decode(kv)
+}
+
+// checkNotTooLarge fails with 504 if rev is newer than the store.
+func (r *Registry) checkNotTooLarge(ctx context.Context, rev int64) error {
+	cur, err := r.st.Revision(ctx)
+	if err != nil {
+		return r.storeError(err, "")
+	}
+	if rev > cur {
+		return tooLarge(fmt.Sprintf("%d, current: %d", rev, cur))
+	}
+	return nil
+}
+
+// Update replaces the stored object named by obj's metadata and returns the
+// new state. obj is not modified.
+//
+// If obj has a resourceVersion it must be the stored one (409 Conflict);
+// without one the update is unconditional and is retried when another write
+// gets in between. uid, creationTimestamp, deletion fields and generation
+// are kept from the stored object; generation is incremented when anything
+// but metadata and status changed. With Subresource "", the status of a kind
+// with a status subresource is kept; with "status", only the status is taken
+// from obj. An update that leaves nothing changed writes nothing and returns
+// the stored object. An update that removes the last finalizer of an object
+// being deleted deletes it. A missing object gives 404.
+func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOptions) (api.Object, error) {
+	switch opts.Subresource {
+	case "":
+	case "status":
+		if !r.hasStatus {
+			return nil, api.NewNotFound(r.gr, "status")
+		}
+	default:
+		return nil, api.NewBadRequest("%s has no updatable subresource %q", r.gr, opts.Subresource)
+	}
+	obj, err := r.checkObject(obj)
+	if err != nil {
+		return nil, err
+	}
+	m := obj.GetObjectMeta()
+	if m.Name == "" {
+		return nil, api.NewBadRequest("metadata.name is required to update %s", r.gr)
+	}
+	if !r.kind.Namespaced && m.Namespace != "" {
+		return nil, api.NewBadRequest("%s is cluster-scoped: metadata.namespace must be empty", r.gr)
+	}
+	want, err := parseRV("metadata.resourceVersion", m.ResourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	key, err := r.key(m.Namespace, m.Name)
+	if err != nil {
+		return nil, err
+	}
+	for try := 1; ; try++ {
+		kv, err := r.st.Get(ctx, key, store.ReadOptions{})
+		if err != nil {
+			return nil, r.storeError(err, m.Name)
+		}
+		if want != 0 && want != kv.ModRevision {
+			return nil, api.NewConflict(r.gr, m.Name, errModified)
+		}
+		old, err := r.decode(kv)
+		if err != nil {
+			return nil, err
+		}
+		next, err := r.prepareUpdate(obj, old, opts.Subresource)
+		if err != nil {
+			return nil, err
+		}
+		data, err := r.encode(next)
+		if err != nil {
+			return nil, err
+		}
+		nm := next.GetObjectMeta()
+		finish := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0
+		if !finish && bytes.Equal(data, kv.Value) {
+			return old, nil // nothing changed: no write
+		}
+		if opts.DryRun {
+			return next, nil
+		}
+		var rev int64
+		if finish {
+			_, rev, err = r.st.Delete(ctx, key, kv.ModRevision)
+		} else {
+			rev, err = r.st.Update(ctx, key, data, kv.ModRevision)
+		}
+		if err == nil {
+			nm.ResourceVersion = strconv.FormatInt(rev, 10)
+			return next, nil
+		}
+		if errors.Is(err, store.ErrConflict) && want == 0 && try < maxUpdateTries {
+			continue
+		}
+		return nil, r.storeError(err, m.Name)
+	}
+}
+
+// prepareUpdate returns the object to store for an update of old to obj,
+// defaulted and validated.
+func (r *Registry) prepareUpdate(obj, old api.Object, subresource string) (api.Object, error) {
+	var next api.Object
+	if subresource == "status" {
+		// Only the status comes from the request.
+		next = api.DeepCopy(old)
+		setField(next, obj, "Status")
+	} else {
+		next = api.DeepCopy(obj)
+		nm, om := next.GetObjectMeta(), old.GetObjectMeta()
+		nm.UID = om.UID
+		nm.CreationTimestamp = om.CreationTimestamp
+		nm.DeletionTimestamp = om.DeletionTimestamp
+		nm.DeletionGracePeriodSeconds = om.DeletionGracePeriodSeconds
+		nm.Generation = om.Generation
+		nm.GenerateName = om.GenerateName
+		if r.hasStatus {
+			setField(next, old, "Status")
+		}
+	}
+	next.GetObjectMeta().ResourceVersion = old.GetObjectMeta().ResourceVersion
+	api.Default(next)
+	var errs api.ErrorList
+	if subresource == "status" {
+		errs = r.scheme.ValidateStatusUpdate(next, old)
+	} else {
+		errs = r.scheme.ValidateUpdate(next, old)
+	}
+	if len(errs) > 0 {
+		return nil, api.NewInvalid(r.kind.GroupKind(), old.GetObjectMeta().Name, errs)
+	}
+	if subresource == "" {
+		changed, err := specChanged(next, old)
+		if err != nil {
+			return nil, api.NewInternalError(err)
+		}
+		if changed {
+			next.GetObjectMeta().Generation = old.GetObjectMeta().Generation + 1
+		}
+	}
+	return next, nil
+}
+
+// setField sets the named field of dst's struct to that of src, if the
+// kind has it.
+func setField(dst, src api.Object, name string) {
+	d := reflect.ValueOf(dst).Elem().FieldByName(name)
+	if !d.IsValid() || !d.CanSet() {
+		return
+	}
+	d.Set(reflect.ValueOf(src).Elem().FieldByName(name))
+}
+
+// specChanged reports whether a and b differ in anything but their type,
+// metadata and status: the desired state that generation counts.
+func specChanged(a, b api.Object) (bool, error) {
+	ja, err := specJSON(a)
+	if err != nil {
+		return false, err
+	}
+	jb, err := specJSON(b)
+	if err != nil {
+		return false, err
+	}
+	return !bytes.Equal(ja, jb), nil
+}
+
+func specJSON(obj api.Object) ([]byte, error) {
+	v := reflect.ValueOf(obj).Elem()
+	cp := reflect.New(v.Type()).Elem()
+	cp.Set(v) // shallow: only marshalled
+	for _, name := range []string{"TypeMeta", "ObjectMeta", "Status"} {
+		if f := cp.FieldByName(name); f.IsValid() && f.CanSet() {
+			f.Set(reflect.Zero(f.Type()))
+		}
+	}
+	return json.Marshal(cp.Addr().Interface())
+}
+
+// Delete deletes the named object (namespace is ignored for cluster-scoped
+// kinds) and returns it as it was last stored: 404 if it does not exist.
+//
+// Preconditions that do not hold give 409 Conflict. An object with
+// finalizers is not removed: its deletionTimestamp is set (with
+// deletionGracePeriodSeconds 0) and the updated object is returned; it goes
+// away when an Update removes its last finalizer. Deleting it again while
+// finalizers remain changes nothing.
+func (r *Registry) Delete(ctx context.Context, namespace, name string, opts DeleteOptions) (api.Object, error) {
+	if !r.kind.Namespaced {
+		namespace = ""
+	}
+	key, err := r.key(namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	var wantRV int64
+	if p := opts.Preconditions; p != nil {
+		if wantRV, err = parseRV("precondition resourceVersion", p.ResourceVersion); err != nil {
+			return nil, err
+		}
+	}
+	for try := 1; ; try++ {
+		kv, err := r.st.Get(ctx, key, store.ReadOptions{})
+		if err != nil {
+			return nil, r.storeError(err, name)
+		}
+		old, err := r.decode(kv)
+		if err != nil {
+			return nil, err
+		}
+		om := old.GetObjectMeta()
+		if p := opts.Preconditions; p != nil {
+			if p.UID != "" && p.UID != om.UID {
+				return nil, api.NewConflict(r.gr, name, fmt.Errorf(
+					"Precondition failed: UID in precondition: %s, UID in object meta: %s", p.UID, om.UID))
+			}
+			if wantRV != 0 && wantRV != kv.ModRevision {
+				return nil, api.NewConflict(r.gr, name, fmt.Errorf(
+					"Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
+					p.ResourceVersion, om.ResourceVersion))
+			}
+		}
+		if len(om.Finalizers) > 0 {
+			if om.DeletionTimestamp != nil {
+				return old, nil // already being deleted
+			}
+			next := api.DeepCopy(old)
+			nm := next.GetObjectMeta()
+			now := api.NewTime(r.opts.Now())
+			zero := int64(0)
+			nm.DeletionTimestamp = &now
+			nm.DeletionGracePeriodSeconds = &zero
+			if opts.DryRun {
+				return next, nil
+			}
+			data, err := r.encode(next)
+			if err != nil {
+				return nil, err
+			}
+			rev, err := r.st.Update(ctx, key, data, kv.ModRevision)
+			if err == nil {
+				nm.ResourceVersion = strconv.FormatInt(rev, 10)
+				return next, nil
+			}
+			if errors.Is(err, store.ErrConflict) && try < maxUpdateTries {
+				continue
+			}
+			return nil, r.storeError(err, name)
+		}
+		if opts.DryRun {
+			return old, nil
+		}
+		_, _, err = r.st.Delete(ctx, key, kv.ModRevision)
+		if err == nil {
+			return old, nil
+		}
+		if errors.Is(err, store.ErrConflict) && try < maxUpdateTries {
+			continue
+		}
+		return nil, r.storeError(err, name)
+	}
+}

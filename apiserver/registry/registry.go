@@ -1,0 +1,339 @@
+// Package registry stores API objects of one kind in a store.Store: it is
+// what the API server's handlers call for create, get, list, update, delete
+// and watch, and it owns the server-side rules of those verbs (names from
+// generateName, uid and creationTimestamp, generation, the status
+// subresource, finalizers, optimistic concurrency, paging and selectors).
+//
+// # Keys
+//
+// An object is stored as its JSON (Scheme.Encode, with an empty
+// resourceVersion) under
+//
+//	/registry/<resource>[.<group>]/<namespace>/<name>   namespaced kinds
+//	/registry/<resource>[.<group>]/<name>               cluster-scoped kinds
+//
+// The core group has no suffix: /registry/pods/default/web,
+// /registry/deployments.apps/default/web, /registry/namespaces/kube-system.
+// An object's resourceVersion is the store revision of its last write, in
+// decimal; a list's is the revision it was read at.
+//
+// # Errors
+//
+// Every error a Registry returns is an *api.StatusError with the reason and
+// HTTP code Kubernetes uses: NotFound 404, AlreadyExists and Conflict 409,
+// Invalid 422 with one cause per field error, BadRequest 400 for malformed
+// resourceVersions and continue tokens, Gone or Expired 410 for compacted
+// revisions, Timeout 504 for a resourceVersion newer than the store,
+// ServiceUnavailable 503 when the store is unavailable.
+//
+// # Not here yet
+//
+// Update never creates a missing object (404 instead). Graceful deletion of
+// pods (grace periods), propagationPolicy and cascading deletion through
+// ownerReferences are left to the garbage collector and come later; Delete
+// removes the object at once unless it has finalizers.
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/fields"
+	"github.com/drover-io/drover/store"
+)
+
+// Options configure a Registry. The zero value gives the defaults.
+type Options struct {
+	// Now is the clock for creationTimestamp and deletionTimestamp. nil
+	// means time.Now.
+	Now func() time.Time
+	// NewUID returns the uid of a new object. nil means a random (version
+	// 4) UUID.
+	NewUID func() api.UID
+	// NameSuffix returns the random suffix appended to a generateName. nil
+	// means 5 random characters of [bcdfghjklmnpqrstvwxz2456789].
+	NameSuffix func() string
+	// Fields returns the selectable fields of an object beyond metadata.name
+	// and metadata.namespace, which every kind has. It must return every
+	// field it supports, with "" for an empty value, for any object of the
+	// kind (including an empty one): a field selector on a field it does
+	// not return is refused with 400. nil means none, except for core/v1
+	// Pods, which get spec.nodeName and status.phase (PodFields).
+	Fields func(api.Object) fields.Set
+	// Logger receives the registry's log lines. nil means discard.
+	Logger *slog.Logger
+}
+
+// Registry stores the objects of one kind. Its methods are safe for
+// concurrent use by any number of goroutines.
+type Registry struct {
+	st     store.Store
+	scheme *api.Scheme
+	kind   api.Kind
+	gr     api.GroupResource
+	prefix string // "/registry/<resource>[.<group>]/"
+	opts   Options
+	log    *slog.Logger
+	// fieldNames are the field selector fields the kind supports.
+	fieldNames map[string]bool
+	hasStatus  bool
+}
+
+// New returns a Registry for kind, which must be registered in scheme, that
+// keeps its objects in st.
+func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Registry, error) {
+	if st == nil {
+		return nil, errors.New("registry: the store is nil")
+	}
+	if scheme == nil {
+		return nil, errors.New("registry: the scheme is nil")
+	}
+	k, ok := scheme.KindFor(kind.GroupVersionKind)
+	if !ok {
+		return nil, fmt.Errorf("registry: kind %s is not registered in the scheme", kind.GroupVersionKind)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewUID == nil {
+		opts.NewUID = randomUID
+	}
+	if opts.NameSuffix == nil {
+		opts.NameSuffix = randomSuffix
+	}
+	if opts.Fields == nil && k.GroupVersionKind == api.CoreV1.WithKind("Pod") {
+		opts.Fields = PodFields
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Registry{
+		st:        st,
+		scheme:    scheme,
+		kind:      k,
+		gr:        k.GroupVersionResource().GroupResource(),
+		prefix:    KeyPrefix(k),
+		opts:      opts,
+		log:       log.With("resource", k.GroupVersionResource().GroupResource().String()),
+		hasStatus: k.HasSubresource("status") && hasField(k.GoType(), "Status"),
+	}
+	r.fieldNames = make(map[string]bool)
+	for f := range r.fieldSet(k.New()) {
+		r.fieldNames[f] = true
+	}
+	return r, nil
+}
+
+// Kind returns the kind the registry stores.
+func (r *Registry) Kind() api.Kind { return r.kind }
+
+// KeyPrefix returns the store key prefix of kind's objects:
+// "/registry/<resource>/" for the core group and
+// "/registry/<resource>.<group>/" for the others.
+func KeyPrefix(kind api.Kind) string {
+	p := "/registry/" + kind.Resource
+	if kind.Group != "" {
+		p += "." + kind.Group
+	}
+	return p + "/"
+}
+
+// key returns the store key of the named object.
+func (r *Registry) key(namespace, name string) (string, error) {
+	k := r.prefix + name
+	if r.kind.Namespaced {
+		k = r.prefix + namespace + "/" + name
+	}
+	if err := store.ValidateKey(k); err != nil {
+		return "", api.NewBadRequest("%s %q: %v", r.gr, name, err)
+	}
+	return k, nil
+}
+
+// listPrefix returns the key prefix of the objects in namespace ("" for all).
+func (r *Registry) listPrefix(namespace string) (string, error) {
+	if !r.kind.Namespaced {
+		if namespace != "" {
+			return "", api.NewBadRequest("%s is cluster-scoped: a namespace (%q) may not be given", r.gr, namespace)
+		}
+		return r.prefix, nil
+	}
+	if namespace == "" {
+		return r.prefix, nil
+	}
+	return r.prefix + namespace + "/", nil
+}
+
+// PodFields returns the selectable fields of a Pod: spec.nodeName and
+// status.phase. For any other object it returns nil.
+func PodFields(obj api.Object) fields.Set {
+	p, ok := obj.(*api.Pod)
+	if !ok {
+		return nil
+	}
+	return fields.Set{"spec.nodeName": p.Spec.NodeName, "status.phase": string(p.Status.Phase)}
+}
+
+// fieldSet returns every selectable field of obj.
+func (r *Registry) fieldSet(obj api.Object) fields.Set {
+	m := obj.GetObjectMeta()
+	fs := fields.Set{"metadata.name": m.Name}
+	if r.kind.Namespaced {
+		fs["metadata.namespace"] = m.Namespace
+	}
+	if r.opts.Fields != nil {
+		for k, v := range r.opts.Fields(obj) {
+			fs[k] = v
+		}
+	}
+	return fs
+}
+
+// checkObject makes sure obj is of the registry's kind and returns a deep
+// copy of it that the registry may modify.
+func (r *Registry) checkObject(obj api.Object) (api.Object, error) {
+	if obj == nil || (reflect.ValueOf(obj).Kind() == reflect.Pointer && reflect.ValueOf(obj).IsNil()) {
+		return nil, api.NewBadRequest("an object of kind %s is required", r.kind.Kind)
+	}
+	if reflect.TypeOf(obj) != reflect.PointerTo(r.kind.GoType()) {
+		return nil, api.NewBadRequest("the object (Go type %T) is not of kind %s served at %s", obj, r.kind.GroupVersionKind, r.gr)
+	}
+	if tm := obj.GetTypeMeta(); (tm.Kind != "" && tm.Kind != r.kind.Kind) ||
+		(tm.APIVersion != "" && tm.APIVersion != r.kind.GroupVersion().String()) {
+		return nil, api.NewBadRequest("the object's kind %q and apiVersion %q do not match %s, served at %s",
+			tm.Kind, tm.APIVersion, r.kind.GroupVersionKind, r.gr)
+	}
+	cp := api.DeepCopy(obj)
+	cp.GetTypeMeta().SetGroupVersionKind(r.kind.GroupVersionKind)
+	return cp, nil
+}
+
+// decode turns a stored value into an object with its resourceVersion set.
+func (r *Registry) decode(kv *store.KeyValue) (api.Object, error) {
+	obj := r.kind.New()
+	if err := json.Unmarshal(kv.Value, obj); err != nil {
+		return nil, api.NewInternalError(fmt.Errorf("decode %s at key %q: %w", r.kind.Kind, kv.Key, err))
+	}
+	obj.GetTypeMeta().SetGroupVersionKind(r.kind.GroupVersionKind)
+	obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(kv.ModRevision, 10)
+	return obj, nil
+}
+
+// encode returns the stored form of obj: its JSON with no resourceVersion.
+func (r *Registry) encode(obj api.Object) ([]byte, error) {
+	m := obj.GetObjectMeta()
+	rv := m.ResourceVersion
+	m.ResourceVersion = ""
+	data, err := r.scheme.Encode(obj)
+	m.ResourceVersion = rv
+	if err != nil {
+		return nil, api.NewInternalError(fmt.Errorf("encode %s %q: %w", r.kind.Kind, m.Name, err))
+	}
+	return data, nil
+}
+
+// parseRV parses a resourceVersion given by a client: "" is 0.
+func parseRV(what, rv string) (int64, error) {
+	if rv == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil || n < 0 {
+		return 0, api.NewBadRequest("invalid %s %q: must be a non-negative decimal integer", what, rv)
+	}
+	return n, nil
+}
+
+// storeError turns an error of the store into a StatusError about the named
+// object.
+func (r *Registry) storeError(err error, name string) error {
+	var se *api.StatusError
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, store.ErrNotFound):
+		return api.NewNotFound(r.gr, name)
+	case errors.Is(err, store.ErrAlreadyExists):
+		return api.NewAlreadyExists(r.gr, name)
+	case errors.Is(err, store.ErrConflict):
+		return api.NewConflict(r.gr, name, errModified)
+	case errors.Is(err, store.ErrCompacted):
+		return api.NewResourceExpired("too old resource version: %v", err)
+	case errors.Is(err, store.ErrFutureRevision):
+		return tooLarge(err.Error())
+	case errors.Is(err, store.ErrUnavailable):
+		return api.NewServiceUnavailable(err.Error())
+	case errors.Is(err, store.ErrInvalidKey):
+		return api.NewBadRequest("%s %q: %v", r.gr, name, err)
+	case errors.Is(err, store.ErrValueTooLarge):
+		return statusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge, err.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return statusError(http.StatusGatewayTimeout, api.StatusReasonTimeout, fmt.Sprintf("%s %q: %v", r.gr, name, err))
+	}
+	return api.NewInternalError(err)
+}
+
+// errModified is the message of a Conflict on a stale resourceVersion.
+var errModified = errors.New("the object has been modified; please apply your changes to the latest version and try again")
+
+func statusError(code int, reason api.StatusReason, msg string) *api.StatusError {
+	return &api.StatusError{Status: api.Status{
+		TypeMeta: api.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   api.StatusFailure,
+		Message:  msg,
+		Reason:   reason,
+		Code:     int32(code),
+	}}
+}
+
+// tooLarge reports a resourceVersion newer than the store's revision.
+func tooLarge(msg string) *api.StatusError {
+	return statusError(http.StatusGatewayTimeout, api.StatusReasonTimeout, "Too large resource version: "+msg)
+}
+
+func hasField(t reflect.Type, name string) bool {
+	_, ok := t.FieldByName(name)
+	return ok
+}
+
+// randomUID returns a random version 4 UUID.
+func randomUID() api.UID {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return api.UID(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+}
+
+// suffixAlphabet has no vowels (no words) and no confusable characters.
+const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+// randomSuffix returns 5 random characters of suffixAlphabet.
+func randomSuffix() string {
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = suffixAlphabet[randIntn(len(suffixAlphabet))]
+	}
+	return string(b)
+}
+
+func randIntn(n int) int {
+	var b [1]byte
+	for {
+		_, _ = rand.Read(b[:])
+		// Reject the top values so that every index is equally likely.
+		if int(b[0]) < 256-256%n {
+			return int(b[0]) % n
+		}
+	}
+}
