@@ -1,0 +1,192 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/drover-io/drover/api"
+)
+
+// The discovery documents, in the JSON shapes of Kubernetes.
+
+// APIVersions is the body of /api.
+type APIVersions struct {
+	Kind       string   `json:"kind"`
+	APIVersion string   `json:"apiVersion"`
+	Versions   []string `json:"versions"`
+}
+
+// APIGroupList is the body of /apis.
+type APIGroupList struct {
+	Kind       string     `json:"kind"`
+	APIVersion string     `json:"apiVersion"`
+	Groups     []APIGroup `json:"groups"`
+}
+
+// APIGroup is one group of an APIGroupList, and the body of /apis/<group>.
+type APIGroup struct {
+	Kind             string                     `json:"kind,omitempty"`
+	APIVersion       string                     `json:"apiVersion,omitempty"`
+	Name             string                     `json:"name"`
+	Versions         []GroupVersionForDiscovery `json:"versions"`
+	PreferredVersion GroupVersionForDiscovery   `json:"preferredVersion"`
+}
+
+// GroupVersionForDiscovery is one version of a group.
+type GroupVersionForDiscovery struct {
+	GroupVersion string `json:"groupVersion"`
+	Version      string `json:"version"`
+}
+
+// APIResourceList is the body of /api/v1 and /apis/<group>/<version>.
+type APIResourceList struct {
+	Kind         string        `json:"kind"`
+	APIVersion   string        `json:"apiVersion"`
+	GroupVersion string        `json:"groupVersion"`
+	Resources    []APIResource `json:"resources"`
+}
+
+// APIResource is one resource or subresource ("pods/status") of a version.
+type APIResource struct {
+	Name         string   `json:"name"`
+	SingularName string   `json:"singularName"`
+	Namespaced   bool     `json:"namespaced"`
+	Kind         string   `json:"kind"`
+	Verbs        []string `json:"verbs"`
+	ShortNames   []string `json:"shortNames,omitempty"`
+	Categories   []string `json:"categories,omitempty"`
+}
+
+// The verbs served: no patch and no deletecollection yet.
+var (
+	resourceVerbs    = []string{"create", "delete", "get", "list", "update", "watch"}
+	subresourceVerbs = []string{"get", "update"}
+)
+
+func (s *Server) hasGroupVersion(gv api.GroupVersion) bool {
+	for _, g := range s.groups {
+		if g.name == gv.Group {
+			return slices.Contains(g.versions, gv.Version)
+		}
+	}
+	return false
+}
+
+func (s *Server) serveAPIVersions(w http.ResponseWriter, _ *http.Request) {
+	v := APIVersions{Kind: "APIVersions", APIVersion: "v1", Versions: []string{}}
+	for _, g := range s.groups {
+		if g.name == "" {
+			v.Versions = g.versions
+		}
+	}
+	s.writeJSON(w, http.StatusOK, v)
+}
+
+func apiGroup(g groupInfo) APIGroup {
+	out := APIGroup{Name: g.name}
+	for _, v := range g.versions {
+		out.Versions = append(out.Versions, GroupVersionForDiscovery{GroupVersion: g.name + "/" + v, Version: v})
+	}
+	out.PreferredVersion = out.Versions[0]
+	return out
+}
+
+func (s *Server) serveAPIGroupList(w http.ResponseWriter, _ *http.Request) {
+	l := APIGroupList{Kind: "APIGroupList", APIVersion: "v1", Groups: []APIGroup{}}
+	for _, g := range s.groups {
+		if g.name != "" {
+			l.Groups = append(l.Groups, apiGroup(g))
+		}
+	}
+	s.writeJSON(w, http.StatusOK, l)
+}
+
+func (s *Server) serveAPIGroup(w http.ResponseWriter, name string) {
+	for _, g := range s.groups {
+		if g.name == name && name != "" {
+			out := apiGroup(g)
+			out.Kind, out.APIVersion = "APIGroup", "v1"
+			s.writeJSON(w, http.StatusOK, out)
+			return
+		}
+	}
+	s.writeError(w, notFound())
+}
+
+func (s *Server) serveAPIResourceList(w http.ResponseWriter, gv api.GroupVersion) {
+	l := APIResourceList{Kind: "APIResourceList", APIVersion: "v1", GroupVersion: gv.String(), Resources: []APIResource{}}
+	for _, k := range s.cfg.Scheme.Kinds() {
+		if k.GroupVersion() != gv {
+			continue
+		}
+		if _, ok := s.regs[k.GroupVersionResource()]; !ok {
+			continue
+		}
+		l.Resources = append(l.Resources, APIResource{
+			Name: k.Resource, SingularName: k.Singular, Namespaced: k.Namespaced, Kind: k.Kind,
+			Verbs: resourceVerbs, ShortNames: k.ShortNames, Categories: k.Categories,
+		})
+		if k.HasSubresource("status") {
+			l.Resources = append(l.Resources, APIResource{
+				Name: k.Resource + "/status", Namespaced: k.Namespaced, Kind: k.Kind, Verbs: subresourceVerbs,
+			})
+		}
+	}
+	slices.SortStableFunc(l.Resources, func(a, b APIResource) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	s.writeJSON(w, http.StatusOK, l)
+}
+
+// Health.
+
+func (s *Server) serveOK(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write([]byte("ok"))
+}
+
+// Readier is the optional interface of a store that knows whether it can
+// serve (a replicated store without a leader cannot). /readyz calls Ready,
+// from any number of goroutines; a non-nil error is the reason it is not.
+type Readier interface {
+	Ready() error
+}
+
+// readyTimeout bounds how long /readyz waits for the store.
+const readyTimeout = 5 * time.Second
+
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	err := s.readiness(ctx)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, "not ready: %v", err)
+		return
+	}
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *Server) readiness(ctx context.Context) error {
+	if _, err := s.cfg.Store.Revision(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if rd, ok := s.cfg.Store.(Readier); ok {
+		if err := rd.Ready(); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
+}

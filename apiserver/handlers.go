@@ -1,0 +1,535 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/fields"
+	"github.com/drover-io/drover/api/labels"
+	"github.com/drover-io/drover/apiserver/registry"
+)
+
+// target is a resource request, parsed from its path.
+type target struct {
+	reg         *registry.Registry
+	kind        api.Kind
+	namespace   string // "" for cluster-scoped kinds and across namespaces
+	name        string // "" for collections
+	subresource string // "" or "status"
+}
+
+// route dispatches a request by its path.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	path := strings.Trim(r.URL.Path, "/")
+	switch path {
+	case "healthz", "livez":
+		s.nonResource(w, r, s.serveOK)
+		return
+	case "readyz":
+		s.nonResource(w, r, s.serveReady)
+		return
+	case "version":
+		s.nonResource(w, r, func(w http.ResponseWriter, _ *http.Request) { s.writeJSON(w, http.StatusOK, s.cfg.Version) })
+		return
+	case "metrics":
+		s.nonResource(w, r, s.serveMetrics)
+		return
+	case "api":
+		s.nonResource(w, r, s.serveAPIVersions)
+		return
+	case "apis":
+		s.nonResource(w, r, s.serveAPIGroupList)
+		return
+	}
+	seg := strings.Split(path, "/")
+	var gv api.GroupVersion
+	var rest []string
+	switch {
+	case seg[0] == "api" && len(seg) >= 2:
+		gv, rest = api.GroupVersion{Version: seg[1]}, seg[2:]
+	case seg[0] == "apis" && len(seg) == 2:
+		s.nonResource(w, r, func(w http.ResponseWriter, _ *http.Request) { s.serveAPIGroup(w, seg[1]) })
+		return
+	case seg[0] == "apis" && len(seg) >= 3:
+		gv, rest = api.GroupVersion{Group: seg[1], Version: seg[2]}, seg[3:]
+	default:
+		s.writeError(w, notFound())
+		return
+	}
+	if !s.hasGroupVersion(gv) {
+		s.writeError(w, notFound())
+		return
+	}
+	if len(rest) == 0 {
+		s.nonResource(w, r, func(w http.ResponseWriter, _ *http.Request) { s.serveAPIResourceList(w, gv) })
+		return
+	}
+	t, ok := s.parseTarget(gv, rest)
+	if !ok {
+		s.writeError(w, notFound())
+		return
+	}
+	s.serveResource(w, r, t)
+}
+
+// nonResource serves a GET-only path.
+func (s *Server) nonResource(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.writeError(w, statusError(http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed,
+			fmt.Sprintf("%s is not supported on %s: only GET is", r.Method, r.URL.Path)))
+		return
+	}
+	h(w, r)
+}
+
+// parseTarget resolves the path segments after /api/v1 or /apis/<g>/<v>.
+func (s *Server) parseTarget(gv api.GroupVersion, rest []string) (target, bool) {
+	for _, p := range rest {
+		if p == "" {
+			return target{}, false
+		}
+	}
+	var t target
+	if rest[0] == "namespaces" && len(rest) >= 3 {
+		if reg, ok := s.regs[gv.WithResource(rest[2])]; ok && reg.Kind().Namespaced {
+			t = target{reg: reg, kind: reg.Kind(), namespace: rest[1]}
+			rest = rest[3:]
+			return t, t.setName(rest)
+		}
+	}
+	reg, ok := s.regs[gv.WithResource(rest[0])]
+	if !ok {
+		return target{}, false
+	}
+	t = target{reg: reg, kind: reg.Kind()}
+	if !t.setName(rest[1:]) {
+		return target{}, false
+	}
+	// A namespaced kind is only listed or watched across namespaces.
+	if t.kind.Namespaced && t.name != "" {
+		return target{}, false
+	}
+	return t, true
+}
+
+// setName takes [<name>[/status]].
+func (t *target) setName(rest []string) bool {
+	switch len(rest) {
+	case 0:
+		return true
+	case 1:
+		t.name = rest[0]
+		return true
+	case 2:
+		if rest[1] != "status" || !t.kind.HasSubresource("status") {
+			return false
+		}
+		t.name, t.subresource = rest[0], rest[1]
+		return true
+	}
+	return false
+}
+
+// allowedParams are the query parameters accepted; the ones with no effect
+// are those kubectl sends.
+var allowedParams = map[string]bool{
+	"labelSelector": true, "fieldSelector": true, "limit": true, "continue": true,
+	"resourceVersion": true, "resourceVersionMatch": true, "allowWatchBookmarks": true,
+	"timeoutSeconds": true, "dryRun": true, "watch": true,
+	"pretty": true, "fieldManager": true, "fieldValidation": true, "propagationPolicy": true,
+	"gracePeriodSeconds": true, "orphanDependents": true, "timeout": true, "sendInitialEvents": true,
+}
+
+// serveResource serves a request on a resource.
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, t target) {
+	gr := t.kind.GroupVersionResource().GroupResource()
+	info := requestInfo{resource: gr.String()}
+	q := r.URL.Query()
+	for p := range q {
+		if !allowedParams[p] {
+			setInfo(w, requestInfo{verb: r.Method, resource: info.resource})
+			s.writeError(w, api.NewBadRequest("unknown query parameter %q", p))
+			return
+		}
+	}
+	var err error
+	switch r.Method {
+	case http.MethodGet:
+		switch {
+		case t.name != "":
+			info.verb = "get"
+			setInfo(w, info)
+			err = s.get(w, r, t)
+		case isWatch(q):
+			info.verb = "watch"
+			setInfo(w, info)
+			err = s.watch(w, r, t)
+		default:
+			info.verb = "list"
+			setInfo(w, info)
+			err = s.list(w, r, t)
+		}
+	case http.MethodPost:
+		info.verb = "create"
+		setInfo(w, info)
+		if t.name != "" {
+			err = api.NewMethodNotAllowed(gr, "POST on a named object")
+			break
+		}
+		err = s.create(w, r, t)
+	case http.MethodPut:
+		info.verb = "update"
+		setInfo(w, info)
+		if t.name == "" {
+			err = api.NewMethodNotAllowed(gr, "PUT on a collection")
+			break
+		}
+		err = s.update(w, r, t)
+	case http.MethodDelete:
+		info.verb = "delete"
+		setInfo(w, info)
+		if t.name == "" || t.subresource != "" {
+			err = api.NewMethodNotAllowed(gr, "DELETE on a collection or subresource (deletecollection)")
+			break
+		}
+		err = s.delete(w, r, t)
+	case http.MethodPatch:
+		info.verb = "patch"
+		setInfo(w, info)
+		err = statusError(http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed,
+			"patch is not implemented yet: use PUT (kubectl replace) instead")
+	default:
+		setInfo(w, requestInfo{verb: r.Method, resource: info.resource})
+		err = api.NewMethodNotAllowed(gr, r.Method)
+	}
+	if err != nil {
+		s.writeError(w, err)
+	}
+}
+
+// isWatch reports whether the query asks for a watch. An invalid value is
+// checked again (and refused) by watchParam.
+func isWatch(q map[string][]string) bool {
+	v := first(q, "watch")
+	return v == "true" || v == "1"
+}
+
+func first(q map[string][]string, key string) string {
+	if v := q[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// dryRun parses the dryRun parameter: "" or "All".
+func dryRun(q map[string][]string) (bool, error) {
+	switch v := first(q, "dryRun"); v {
+	case "":
+		return false, nil
+	case "All":
+		return true, nil
+	default:
+		return false, api.NewBadRequest("invalid dryRun %q: the only supported value is \"All\"", v)
+	}
+}
+
+// listOptions parses the query of a list or watch.
+func listOptions(q map[string][]string) (registry.ListOptions, error) {
+	var opts registry.ListOptions
+	var err error
+	if v := first(q, "watch"); v != "" && v != "true" && v != "1" && v != "false" && v != "0" {
+		return opts, api.NewBadRequest("invalid watch %q: must be true, 1, false or 0", v)
+	}
+	if opts.LabelSelector, err = labels.Parse(first(q, "labelSelector")); err != nil {
+		return opts, api.NewBadRequest("invalid labelSelector: %v", err)
+	}
+	if opts.FieldSelector, err = fields.Parse(first(q, "fieldSelector")); err != nil {
+		return opts, api.NewBadRequest("invalid fieldSelector: %v", err)
+	}
+	if v := first(q, "limit"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return opts, api.NewBadRequest("invalid limit %q: must be a non-negative integer", v)
+		}
+		opts.Limit = n
+	}
+	opts.Continue = first(q, "continue")
+	opts.ResourceVersion = first(q, "resourceVersion")
+	opts.ResourceVersionMatch = first(q, "resourceVersionMatch")
+	if v := first(q, "allowWatchBookmarks"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return opts, api.NewBadRequest("invalid allowWatchBookmarks %q: must be true or false", v)
+		}
+		opts.AllowBookmarks = b
+	}
+	return opts, nil
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, t target) error {
+	obj, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{ResourceVersion: first(r.URL.Query(), "resourceVersion")})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, http.StatusOK, obj)
+	return nil
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, t target) error {
+	opts, err := listOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	list, err := t.reg.List(r.Context(), t.namespace, opts)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, http.StatusOK, list)
+	return nil
+}
+
+// watch streams the events of a watch, one JSON object per line, until
+// timeoutSeconds pass, the client goes away or the stream ends.
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
+	q := r.URL.Query()
+	opts, err := listOptions(q)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	if v := first(q, "timeoutSeconds"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return api.NewBadRequest("invalid timeoutSeconds %q: must be a non-negative integer", v)
+		}
+		if n > 0 {
+			ctx, cancel = context.WithTimeout(ctx, time.Duration(n)*time.Second)
+			defer cancel()
+		}
+	}
+	events, err := t.reg.Watch(ctx, t.namespace, opts)
+	if err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	enc := json.NewEncoder(w)
+	for ev := range events {
+		if err := enc.Encode(ev); err != nil {
+			cancel() // the client is gone; drain so the registry's goroutine ends
+			for range events {
+			}
+			return nil
+		}
+		_ = rc.Flush()
+	}
+	return nil
+}
+
+// readBody reads the request body, up to MaxBodyBytes.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, statusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge,
+				fmt.Sprintf("the request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes))
+		}
+		return nil, api.NewBadRequest("read the request body: %v", err)
+	}
+	return data, nil
+}
+
+// decodeBody reads and strictly decodes an object of t's kind.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, t target) (api.Object, error) {
+	data, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil, api.NewBadRequest("the request body is empty: a %s is required", t.kind.GroupVersionKind)
+	}
+	obj := t.kind.New()
+	if err := s.cfg.Scheme.DecodeInto(data, obj); err != nil {
+		if de, ok := errors.AsType[*api.DecodeError](err); ok {
+			return nil, de.ToStatusError()
+		}
+		return nil, api.NewBadRequest("decode the request body: %v", err)
+	}
+	obj.GetTypeMeta().SetGroupVersionKind(t.kind.GroupVersionKind)
+	m := obj.GetObjectMeta()
+	switch {
+	case !t.kind.Namespaced:
+		m.Namespace = ""
+	case m.Namespace == "":
+		m.Namespace = t.namespace
+	case m.Namespace != t.namespace:
+		return nil, api.NewBadRequest("the namespace of the object (%q) does not match the namespace of the request (%q)",
+			m.Namespace, t.namespace)
+	}
+	return obj, nil
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, t target) error {
+	if t.kind.Namespaced && t.namespace == "" {
+		return api.NewMethodNotAllowed(t.kind.GroupVersionResource().GroupResource(),
+			"POST without a namespace (use .../namespaces/<namespace>/"+t.kind.Resource+")")
+	}
+	dry, err := dryRun(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	obj, err := s.decodeBody(w, r, t)
+	if err != nil {
+		return err
+	}
+	out, err := t.reg.Create(r.Context(), obj, registry.CreateOptions{DryRun: dry})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, t target) error {
+	dry, err := dryRun(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	obj, err := s.decodeBody(w, r, t)
+	if err != nil {
+		return err
+	}
+	if n := obj.GetObjectMeta().Name; n != t.name {
+		return api.NewBadRequest("the name of the object (%q) does not match the name in the URL (%q)", n, t.name)
+	}
+	out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// deleteOptions is the body a DELETE may carry (a Kubernetes
+// DeleteOptions); fields Drover does not act on yet are accepted.
+type deleteOptions struct {
+	Kind          string `json:"kind,omitempty"`
+	APIVersion    string `json:"apiVersion,omitempty"`
+	Preconditions *struct {
+		UID             *api.UID `json:"uid,omitempty"`
+		ResourceVersion *string  `json:"resourceVersion,omitempty"`
+	} `json:"preconditions,omitempty"`
+	DryRun             []string `json:"dryRun,omitempty"`
+	PropagationPolicy  *string  `json:"propagationPolicy,omitempty"`
+	GracePeriodSeconds *int64   `json:"gracePeriodSeconds,omitempty"`
+	OrphanDependents   *bool    `json:"orphanDependents,omitempty"`
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, t target) error {
+	dry, err := dryRun(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	data, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	opts := registry.DeleteOptions{DryRun: dry}
+	if len(strings.TrimSpace(string(data))) > 0 {
+		var body deleteOptions
+		if err := api.UnmarshalStrict(data, &body); err != nil {
+			return api.NewBadRequest("invalid DeleteOptions: %v", err)
+		}
+		if body.Kind != "" && body.Kind != "DeleteOptions" {
+			return api.NewBadRequest("the request body is kind %q: a DeleteOptions is expected", body.Kind)
+		}
+		for _, d := range body.DryRun {
+			if d != "All" {
+				return api.NewBadRequest("invalid dryRun %q: the only supported value is \"All\"", d)
+			}
+			opts.DryRun = true
+		}
+		if p := body.Preconditions; p != nil {
+			opts.Preconditions = &registry.Preconditions{}
+			if p.UID != nil {
+				opts.Preconditions.UID = *p.UID
+			}
+			if p.ResourceVersion != nil {
+				opts.Preconditions.ResourceVersion = *p.ResourceVersion
+			}
+		}
+	}
+	out, err := t.reg.Delete(r.Context(), t.namespace, t.name, opts)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// writeJSON writes v as the JSON response body.
+func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("encode response", "type", fmt.Sprintf("%T", v), "err", err)
+		code, data = http.StatusInternalServerError, mustStatusJSON(api.NewInternalError(fmt.Errorf("encode the response: %w", err)))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
+	w.WriteHeader(code)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// writeError writes err as a Status with its HTTP code: the Status of a
+// StatusError, and a 500 InternalError (logged) for anything else.
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	se, ok := errors.AsType[*api.StatusError](err)
+	if !ok {
+		s.log.Error("unexpected error", "err", err)
+		se = api.NewInternalError(err)
+	}
+	st := se.Status
+	st.Kind, st.APIVersion, st.Status = "Status", "v1", api.StatusFailure
+	code := int(st.Code)
+	if code < 400 || code > 599 {
+		code = http.StatusInternalServerError
+		st.Code = int32(code)
+	}
+	if code >= 500 {
+		s.log.Warn("request failed", "code", code, "reason", st.Reason, "message", st.Message)
+	}
+	s.writeJSON(w, code, st)
+}
+
+func mustStatusJSON(se *api.StatusError) []byte {
+	data, _ := json.Marshal(se.Status) // a Status always encodes
+	return data
+}
+
+// statusError returns a failure Status with the given code and reason.
+func statusError(code int, reason api.StatusReason, msg string) *api.StatusError {
+	return &api.StatusError{Status: api.Status{
+		TypeMeta: api.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   api.StatusFailure,
+		Message:  msg,
+		Reason:   reason,
+		Code:     int32(code),
+	}}
+}
+
+// notFound is the answer to a path the server does not serve.
+func notFound() *api.StatusError {
+	return statusError(http.StatusNotFound, api.StatusReasonNotFound, "the server could not find the requested resource")
+}

@@ -1,0 +1,136 @@
+package apiserver
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/drover-io/drover/api"
+)
+
+// metrics are the server's request metrics.
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	gatherer prometheus.Gatherer // nil when the Registerer is not one
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drover_apiserver_requests_total",
+			Help: "API server requests by verb, resource and HTTP code.",
+		}, []string{"verb", "resource", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "drover_apiserver_request_duration_seconds",
+			Help:    "API server request latency by verb and resource (watches until they end).",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"verb", "resource"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("apiserver: register metrics: %w", err)
+		}
+	}
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		m.gatherer = g
+	}
+	return m, nil
+}
+
+// requestInfo is what the router learnt about a request, for the metrics.
+type requestInfo struct {
+	verb     string // get, list, watch, create, update, delete, patch; or the HTTP method
+	resource string // "pods", "deployments.apps"; "" for other paths
+}
+
+// recorder remembers the status code written through it.
+type recorder struct {
+	http.ResponseWriter
+	code  int
+	info  requestInfo
+	wrote bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.code, r.wrote = http.StatusOK, true
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the Flusher underneath.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Flush implements http.Flusher.
+func (r *recorder) Flush() {
+	if !r.wrote {
+		r.code, r.wrote = http.StatusOK, true
+	}
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+// setInfo records what the router found about the request being served.
+func setInfo(w http.ResponseWriter, info requestInfo) {
+	if rec, ok := w.(*recorder); ok {
+		rec.info = info
+	}
+}
+
+// instrument counts requests and measures their latency.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w, code: http.StatusOK, info: requestInfo{verb: r.Method}}
+		defer func() {
+			s.metrics.requests.WithLabelValues(rec.info.verb, rec.info.resource, strconv.Itoa(rec.code)).Inc()
+			s.metrics.latency.WithLabelValues(rec.info.verb, rec.info.resource).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// recoverPanics turns a panic of a handler into a 500 Status and a log line,
+// so that one bad request does not take the server down.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rec, ok := w.(*recorder); ok && rec.wrote {
+				return // too late for a Status: the client sees a cut response
+			}
+			s.writeError(w, api.NewInternalError(errors.New("the server panicked serving the request")))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveMetrics serves /metrics.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metrics.gatherer == nil {
+		s.writeError(w, notFound())
+		return
+	}
+	promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
