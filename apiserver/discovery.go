@@ -60,10 +60,10 @@ type APIResource struct {
 	Categories   []string `json:"categories,omitempty"`
 }
 
-// The verbs served: no patch and no deletecollection yet.
+// The verbs served: no deletecollection yet.
 var (
-	resourceVerbs    = []string{"create", "delete", "get", "list", "update", "watch"}
-	subresourceVerbs = []string{"get", "update"}
+	resourceVerbs    = []string{"create", "delete", "get", "list", "patch", "update", "watch"}
+	subresourceVerbs = []string{"get", "patch", "update"}
 )
 
 func (s *Server) hasGroupVersion(gv api.GroupVersion) bool {

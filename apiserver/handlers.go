@@ -204,8 +204,11 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, t target)
 	case http.MethodPatch:
 		info.verb = "patch"
 		setInfo(w, info)
-		err = statusError(http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed,
-			"patch is not implemented yet: use PUT (kubectl replace) instead")
+		if t.name == "" {
+			err = api.NewMethodNotAllowed(gr, "PATCH on a collection")
+			break
+		}
+		err = s.patch(w, r, t)
 	default:
 		setInfo(w, requestInfo{verb: r.Method, resource: info.resource})
 		err = api.NewMethodNotAllowed(gr, r.Method)

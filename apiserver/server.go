@@ -15,10 +15,18 @@
 // plus discovery (/api, /apis, /api/v1, /apis/<group>[/<version>]),
 // /version, /healthz, /livez, /readyz and /metrics.
 //
+// # Patch
+//
+// PATCH takes JSON patches (RFC 6902), JSON merge patches (RFC 7386) and
+// strategic merge patches (strategic.go: Drover's own merge keys for the
+// built-in kinds), on objects and their status; a conflict with a
+// concurrent write is retried on the fresh object.
+//
 // # Not here yet
 //
-// PATCH answers 405 "patch is not implemented yet"; deletecollection,
-// the scale subresource, Namespace finalize, graceful deletion
+// Server-side apply (application/apply-patch+yaml) and the $retainKeys
+// strategic merge directive answer 415 and 400. Deletecollection, the scale
+// subresource, Namespace finalize, graceful deletion
 // (gracePeriodSeconds) and propagationPolicy are accepted as query
 // parameters where kubectl sends them but have no effect or answer 405/404.
 // sendInitialEvents is accepted and ignored: a watch from resourceVersion ""
