@@ -35,7 +35,10 @@
 //     in a store: the server-side rules of create, get, list, update,
 //     delete and watch (uid, generateName, generation, the status
 //     subresource, finalizers, optimistic concurrency, paging, selectors).
-//     The API server's HTTP front is the next piece to land on it.
+//   - [github.com/drover-io/drover/apiserver]: the Kubernetes REST front
+//     over the registries: paths, verbs including watch and patch,
+//     discovery, Status errors, health and metrics. (In progress: see the
+//     package doc for what is not there yet.)
 //
 // # Reading manifests
 //
