@@ -14,6 +14,7 @@ import (
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/api/fields"
 	"github.com/drover-io/drover/api/labels"
+	"github.com/drover-io/drover/apiserver/admission"
 	"github.com/drover-io/drover/apiserver/registry"
 )
 
@@ -397,6 +398,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t target) error 
 	if err != nil {
 		return err
 	}
+	if err := s.admit(r.Context(), t, admission.Create, obj, nil, dry); err != nil {
+		return err
+	}
 	out, err := t.reg.Create(r.Context(), obj, registry.CreateOptions{DryRun: dry})
 	if err != nil {
 		return err
@@ -416,6 +420,13 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, t target) error 
 	}
 	if n := obj.GetObjectMeta().Name; n != t.name {
 		return api.NewBadRequest("the name of the object (%q) does not match the name in the URL (%q)", n, t.name)
+	}
+	old, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if err := s.admit(r.Context(), t, admission.Update, obj, old, dry); err != nil {
+		return err
 	}
 	out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource})
 	if err != nil {
@@ -474,11 +485,44 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, t target) error 
 			}
 		}
 	}
+	old, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if err := s.admit(r.Context(), t, admission.Delete, nil, old, opts.DryRun); err != nil {
+		return err
+	}
 	out, err := t.reg.Delete(r.Context(), t.namespace, t.name, opts)
 	if err != nil {
 		return err
 	}
 	s.writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// admit runs the admission chain on a request for t. obj is the object to
+// store (nil on a delete), old the stored one (nil on a create). A mutator
+// may not move obj to another namespace or (on an update) rename it: that
+// would bypass the checks made on the request's namespace and name, and is
+// a 500.
+func (s *Server) admit(ctx context.Context, t target, op admission.Operation, obj, old api.Object, dry bool) error {
+	a := &admission.Attributes{
+		Operation: op, Kind: t.kind, Namespace: t.namespace, Name: t.name,
+		Subresource: t.subresource, Object: obj, OldObject: old, DryRun: dry,
+	}
+	if obj == nil {
+		return s.admission.Admit(ctx, a)
+	}
+	m := obj.GetObjectMeta()
+	a.Name = m.Name
+	ns, name := m.Namespace, m.Name
+	if err := s.admission.Admit(ctx, a); err != nil {
+		return err
+	}
+	if m = obj.GetObjectMeta(); m.Namespace != ns || (op == admission.Update && m.Name != name) {
+		return api.NewInternalError(fmt.Errorf("admission changed the namespace/name of %s %q from %s/%s to %s/%s",
+			t.kind.GroupVersionResource().GroupResource(), name, ns, name, m.Namespace, m.Name))
+	}
 	return nil
 }
 

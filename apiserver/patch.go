@@ -12,6 +12,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/apiserver/admission"
 	"github.com/drover-io/drover/apiserver/registry"
 )
 
@@ -23,8 +24,11 @@ const (
 )
 
 // maxPatchTries is how many times a patch is applied to a freshly read
-// object when its update conflicts with a concurrent write.
-const maxPatchTries = 5
+// object when the update loses a compare-and-swap race. Each lost race means
+// another writer's update landed, so n concurrent patchers of one object
+// need at most n tries each; 16 matches the registry's bound for
+// unconditional updates.
+const maxPatchTries = 16
 
 // patcher applies a patch to the JSON of the current object.
 type patcher func(current []byte) ([]byte, error)
@@ -145,6 +149,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t target) error {
 		default:
 			return api.NewConflict(gr, t.name, errors.New(
 				"the object has been modified; please apply your changes to the latest version and try again"))
+		}
+		if err := s.admit(r.Context(), t, admission.Update, obj, cur, dry); err != nil {
+			return err
 		}
 		out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource})
 		if err != nil {

@@ -22,6 +22,12 @@
 // built-in kinds), on objects and their status; a conflict with a
 // concurrent write is retried on the fresh object.
 //
+// # Admission
+//
+// Every create, update (status and patch included) and delete goes through
+// Config.Admission (package admission) before the registry; a dry run too,
+// with Attributes.DryRun set.
+//
 // # Not here yet
 //
 // Server-side apply (application/apply-patch+yaml) and the $retainKeys
@@ -35,6 +41,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +54,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/apiserver/admission"
 	"github.com/drover-io/drover/apiserver/registry"
 	"github.com/drover-io/drover/store"
 )
@@ -103,6 +111,20 @@ type Config struct {
 	// the objects of every kind and replaces the default for Pods, so it
 	// should return registry.PodFields(obj) merged with its own fields.
 	Registry registry.Options
+	// Admission is the admission chain run on every create, update (status
+	// and patch included) and delete, before the registry. nil means
+	// admission.Default with a NamespaceLookup on Store: every namespaced
+	// object is created in an existing, active namespace, and pods get the
+	// "default" service account. To add plugins, keep the defaults and
+	// append:
+	//
+	//	lookup, err := apiserver.NamespaceLookup(st, scheme)
+	//	cfg.Admission = admission.NewChain(
+	//		append(admission.DefaultMutators(), myMutator),
+	//		append(admission.DefaultValidators(lookup), myValidator))
+	//
+	// An empty chain (admission.NewChain(nil, nil)) admits everything.
+	Admission *admission.Chain
 }
 
 // Validate reports the first field of c that is wrong.
@@ -123,12 +145,13 @@ func (c Config) Validate() error {
 // Server serves a Scheme's kinds over HTTP. Its handler is safe for
 // concurrent use.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	regs    map[api.GroupVersionResource]*registry.Registry
-	groups  []groupInfo // ordered: the core group first, then by name
-	metrics *metrics
-	handler http.Handler
+	cfg       Config
+	log       *slog.Logger
+	regs      map[api.GroupVersionResource]*registry.Registry
+	groups    []groupInfo // ordered: the core group first, then by name
+	metrics   *metrics
+	admission *admission.Chain
+	handler   http.Handler
 }
 
 // groupInfo is one API group and its versions, preferred first.
@@ -185,6 +208,14 @@ func New(cfg Config) (*Server, error) {
 		s.groups = append(s.groups, groupInfo{name: g, versions: vs})
 	}
 	slices.SortFunc(s.groups, func(a, b groupInfo) int { return strings.Compare(a.name, b.name) })
+	s.admission = cfg.Admission
+	if s.admission == nil {
+		var lookup admission.NamespaceLookupFunc
+		if r, ok := s.regs[api.CoreV1.WithResource("namespaces")]; ok {
+			lookup = namespaceLookup(r)
+		}
+		s.admission = admission.Default(lookup)
+	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
@@ -192,6 +223,32 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = m
 	s.handler = s.instrument(s.recoverPanics(http.HandlerFunc(s.route)))
 	return s, nil
+}
+
+// NamespaceLookup returns a lookup of the Namespaces kept in st, for
+// admission.NamespaceLifecycle: a linearizable read, so a namespace
+// created just before is found. scheme must have the core v1 Namespace
+// kind.
+func NamespaceLookup(st store.Store, scheme *api.Scheme) (admission.NamespaceLookupFunc, error) {
+	r, err := registry.New(st, scheme, api.Kind{GroupVersionKind: api.CoreV1.WithKind("Namespace")}, registry.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: namespace lookup: %w", err)
+	}
+	return namespaceLookup(r), nil
+}
+
+func namespaceLookup(r *registry.Registry) admission.NamespaceLookupFunc {
+	return func(ctx context.Context, name string) (*api.Namespace, error) {
+		obj, err := r.Get(ctx, "", name, registry.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		ns, ok := obj.(*api.Namespace)
+		if !ok {
+			return nil, fmt.Errorf("apiserver: namespace %q decoded as %T", name, obj)
+		}
+		return ns, nil
+	}
 }
 
 // Handler returns the server's HTTP handler.

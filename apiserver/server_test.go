@@ -90,8 +90,18 @@ func newEnv(t testing.TB, mutate ...func(*apiserver.Config)) *env {
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, st: st}
+	e := &env{srv: srv, st: st}
+	// The default admission chain needs the namespaces the tests use.
+	for _, ns := range testNamespaces {
+		code, body := e.do(t, "POST", "/api/v1/namespaces",
+			`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+ns+`"}}`)
+		require.Equal(t, http.StatusCreated, code, "create namespace %s: %s", ns, body)
+	}
+	return e
 }
+
+// testNamespaces are created by newEnv.
+var testNamespaces = []string{"default", "prod", "a", "b"}
 
 func (e *env) do(t testing.TB, method, path, body string) (int, []byte) {
 	t.Helper()
@@ -152,6 +162,13 @@ func deploymentJSON(name string, replicas int) string {
 		`"spec":{"containers":[{"name":"c","image":"nginx:1.27"}]}}}}`
 }
 
+// withDefaultServiceAccount sets spec.serviceAccountName "default" in a
+// podJSON: the DefaultServiceAccount admission plugin set it on create,
+// and a pod update may not change it.
+func withDefaultServiceAccount(pod string) string {
+	return strings.Replace(pod, `"spec":{`, `"spec":{"serviceAccountName":"default",`, 1)
+}
+
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func dig(m map[string]any, path ...string) any {
@@ -195,6 +212,7 @@ func TestPodCRUD(t *testing.T) {
 	// Update with labels changed.
 	upd := podJSON("default", "web", `{"app":"web","tier":"front"}`)
 	upd = strings.Replace(upd, `"name":"web"`, `"name":"web","resourceVersion":"`+rv+`"`, 1)
+	upd = withDefaultServiceAccount(upd)
 	updated := e.ok(t, http.StatusOK, "PUT", base+"/web", upd)
 	require.Equal(t, "front", dig(updated, "metadata", "labels", "tier"))
 
@@ -337,6 +355,7 @@ func TestErrors(t *testing.T) {
 		e.status(t, http.StatusConflict, api.StatusReasonAlreadyExists, "POST", base, podJSON("", "dup", ""))
 		stale := podJSON("default", "dup", `{"a":"b"}`)
 		stale = strings.Replace(stale, `"name":"dup"`, `"name":"dup","resourceVersion":"`+dig(created, "metadata", "resourceVersion").(string)+`"`, 1)
+		stale = withDefaultServiceAccount(stale)
 		e.ok(t, http.StatusOK, "PUT", base+"/dup", stale)
 		e.status(t, http.StatusConflict, api.StatusReasonConflict, "PUT", base+"/dup", stale)
 	})
