@@ -128,6 +128,12 @@ func newStatusError(code int, reason StatusReason, details *StatusDetails, forma
 	}}
 }
 
+// NewStatusError returns a failure with the given HTTP code, reason and
+// message, for the cases the constructors below do not cover.
+func NewStatusError(code int, reason StatusReason, message string) *StatusError {
+	return newStatusError(code, reason, nil, "%s", message)
+}
+
 // NewNotFound reports that the named object of resource gr does not exist.
 func NewNotFound(gr GroupResource, name string) *StatusError {
 	return newStatusError(http.StatusNotFound, StatusReasonNotFound,

@@ -84,7 +84,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 // nonResource serves a GET-only path.
 func (s *Server) nonResource(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.writeError(w, statusError(http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed,
+		s.writeError(w, api.NewStatusError(http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed,
 			fmt.Sprintf("%s is not supported on %s: only GET is", r.Method, r.URL.Path)))
 		return
 	}
@@ -347,7 +347,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, statusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge,
+			return nil, api.NewStatusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge,
 				fmt.Sprintf("the request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes))
 		}
 		return nil, api.NewBadRequest("read the request body: %v", err)
@@ -565,18 +565,7 @@ func mustStatusJSON(se *api.StatusError) []byte {
 	return data
 }
 
-// statusError returns a failure Status with the given code and reason.
-func statusError(code int, reason api.StatusReason, msg string) *api.StatusError {
-	return &api.StatusError{Status: api.Status{
-		TypeMeta: api.TypeMeta{Kind: "Status", APIVersion: "v1"},
-		Status:   api.StatusFailure,
-		Message:  msg,
-		Reason:   reason,
-		Code:     int32(code),
-	}}
-}
-
 // notFound is the answer to a path the server does not serve.
 func notFound() *api.StatusError {
-	return statusError(http.StatusNotFound, api.StatusReasonNotFound, "the server could not find the requested resource")
+	return api.NewStatusError(http.StatusNotFound, api.StatusReasonNotFound, "the server could not find the requested resource")
 }

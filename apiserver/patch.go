@@ -57,7 +57,7 @@ func newPatcher(mediaType string, patch []byte, t reflect.Type) (patcher, error)
 			if err != nil {
 				// Kubernetes answers 422 when a JSON patch does not apply,
 				// a failed "test" operation included.
-				return nil, statusError(http.StatusUnprocessableEntity, api.StatusReasonInvalid,
+				return nil, api.NewStatusError(http.StatusUnprocessableEntity, api.StatusReasonInvalid,
 					fmt.Sprintf("the JSON patch does not apply: %v", err))
 			}
 			return out, nil
@@ -78,7 +78,7 @@ func newPatcher(mediaType string, patch []byte, t reflect.Type) (patcher, error)
 			return out, nil
 		}, nil
 	}
-	return nil, statusError(http.StatusUnsupportedMediaType, api.StatusReasonUnsupportedMediaType,
+	return nil, api.NewStatusError(http.StatusUnsupportedMediaType, api.StatusReasonUnsupportedMediaType,
 		fmt.Sprintf("the body of a PATCH must be one of %s, %s or %s, not %q",
 			jsonPatchType, mergePatchType, strategicPatchType, mediaType))
 }

@@ -276,9 +276,9 @@ func (r *Registry) storeError(err error, name string) error {
 	case errors.Is(err, store.ErrInvalidKey):
 		return api.NewBadRequest("%s %q: %v", r.gr, name, err)
 	case errors.Is(err, store.ErrValueTooLarge):
-		return statusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge, err.Error())
+		return api.NewStatusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return statusError(http.StatusGatewayTimeout, api.StatusReasonTimeout, fmt.Sprintf("%s %q: %v", r.gr, name, err))
+		return api.NewStatusError(http.StatusGatewayTimeout, api.StatusReasonTimeout, fmt.Sprintf("%s %q: %v", r.gr, name, err))
 	}
 	return api.NewInternalError(err)
 }
@@ -286,19 +286,9 @@ func (r *Registry) storeError(err error, name string) error {
 // errModified is the message of a Conflict on a stale resourceVersion.
 var errModified = errors.New("the object has been modified; please apply your changes to the latest version and try again")
 
-func statusError(code int, reason api.StatusReason, msg string) *api.StatusError {
-	return &api.StatusError{Status: api.Status{
-		TypeMeta: api.TypeMeta{Kind: "Status", APIVersion: "v1"},
-		Status:   api.StatusFailure,
-		Message:  msg,
-		Reason:   reason,
-		Code:     int32(code),
-	}}
-}
-
 // tooLarge reports a resourceVersion newer than the store's revision.
 func tooLarge(msg string) *api.StatusError {
-	return statusError(http.StatusGatewayTimeout, api.StatusReasonTimeout, "Too large resource version: "+msg)
+	return api.NewStatusError(http.StatusGatewayTimeout, api.StatusReasonTimeout, "Too large resource version: "+msg)
 }
 
 func hasField(t reflect.Type, name string) bool {
