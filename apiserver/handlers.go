@@ -24,7 +24,7 @@ type target struct {
 	kind        api.Kind
 	namespace   string // "" for cluster-scoped kinds and across namespaces
 	name        string // "" for collections
-	subresource string // "" or "status"
+	subresource string // "" or one of the kind's Subresources
 }
 
 // route dispatches a request by its path.
@@ -121,7 +121,7 @@ func (s *Server) parseTarget(gv api.GroupVersion, rest []string) (target, bool) 
 	return t, true
 }
 
-// setName takes [<name>[/status]].
+// setName takes [<name>[/<subresource>]], for a subresource the kind has.
 func (t *target) setName(rest []string) bool {
 	switch len(rest) {
 	case 0:
@@ -130,7 +130,7 @@ func (t *target) setName(rest []string) bool {
 		t.name = rest[0]
 		return true
 	case 2:
-		if rest[1] != "status" || !t.kind.HasSubresource("status") {
+		if !t.kind.HasSubresource(rest[1]) {
 			return false
 		}
 		t.name, t.subresource = rest[0], rest[1]
@@ -153,6 +153,12 @@ var allowedParams = map[string]bool{
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, t target) {
 	gr := t.kind.GroupVersionResource().GroupResource()
 	info := requestInfo{resource: gr.String()}
+	if t.subresource != "" && t.subresource != "status" {
+		// Subresources other than status have their own verbs and query
+		// parameters (subresources.go).
+		s.serveSubresource(w, r, t)
+		return
+	}
 	q := r.URL.Query()
 	for p := range q {
 		if !allowedParams[p] {
