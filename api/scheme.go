@@ -31,9 +31,33 @@ type Kind struct {
 	// Subresources are the subresources the kind has, such as "status" and
 	// "scale".
 	Subresources []string
+	// PrinterColumns are the columns that kubectl get shows for the kind
+	// between NAME and AGE, as a CustomResourceDefinition's
+	// additionalPrinterColumns. The built-in kinds have their own columns,
+	// and these are not used for them.
+	PrinterColumns []PrinterColumn
 
 	typ     reflect.Type // the struct type; *typ implements Object
 	listTyp reflect.Type // the list struct type; *listTyp implements ListObject
+}
+
+// PrinterColumn is a column of kubectl get for a kind.
+//
+//	api.PrinterColumn{Name: "Size", Type: "integer", JSONPath: ".spec.size"}
+type PrinterColumn struct {
+	// Name is the column's heading ("Size"); kubectl shows it upper-cased.
+	Name string
+	// Type is the type of the values: "string", "integer", "number",
+	// "boolean", or "date" for a timestamp, shown as an age ("5m12s").
+	Type string
+	// JSONPath picks the value in the object's JSON: field names and list
+	// indexes, as in ".spec.size" or ".status.conditions[0].status". A
+	// missing value shows as "<none>"; a list or map as its JSON.
+	JSONPath string
+	// Description says what the column holds.
+	Description string
+	// Priority 0 columns are always shown; the others only with -o wide.
+	Priority int32
 }
 
 // GroupVersionResource returns the kind's resource in its group and version.
@@ -154,6 +178,7 @@ func (s *Scheme) add(k Kind, typ, listTyp reflect.Type) error {
 	k.ShortNames = slices.Clone(k.ShortNames)
 	k.Categories = slices.Clone(k.Categories)
 	k.Subresources = slices.Clone(k.Subresources)
+	k.PrinterColumns = slices.Clone(k.PrinterColumns)
 	kp := &k
 	s.byGVK[k.GroupVersionKind] = kp
 	s.byListGVK[k.GroupVersion().WithKind(k.ListKind())] = kp
@@ -210,6 +235,18 @@ func validateKind(k *Kind, typ reflect.Type) error {
 		case "status", "scale", "binding", "log", "eviction", "exec", "attach", "portforward", "proxy", "finalize", "ephemeralcontainers":
 		default:
 			return fmt.Errorf("%s: unknown subresource %q", at, sub)
+		}
+	}
+	for i, c := range k.PrinterColumns {
+		switch {
+		case c.Name == "":
+			return fmt.Errorf("%s: PrinterColumns[%d].Name is empty", at, i)
+		case !slices.Contains([]string{"string", "integer", "number", "boolean", "date"}, c.Type):
+			return fmt.Errorf("%s: PrinterColumns[%d].Type %q must be string, integer, number, boolean or date", at, i, c.Type)
+		case !strings.HasPrefix(c.JSONPath, "."):
+			return fmt.Errorf("%s: PrinterColumns[%d].JSONPath %q must start with \".\" (such as \".spec.size\")", at, i, c.JSONPath)
+		case c.Priority < 0:
+			return fmt.Errorf("%s: PrinterColumns[%d].Priority %d must not be negative", at, i, c.Priority)
 		}
 	}
 	return nil

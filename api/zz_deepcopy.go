@@ -37,6 +37,31 @@ func (in *Affinity) DeepCopy() *Affinity {
 
 // DeepCopyInto sets *out to a deep copy of *in, which shares no memory
 // that a write through either could change.
+func (in *Binding) DeepCopyInto(out *Binding) {
+	*out = *in
+	in.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *Binding) DeepCopy() *Binding {
+	if in == nil {
+		return nil
+	}
+	out := new(Binding)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyObject returns a deep copy of in as an Object, or nil for nil.
+func (in *Binding) DeepCopyObject() Object {
+	if c := in.DeepCopy(); c != nil {
+		return c
+	}
+	return nil
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
 func (in *Capabilities) DeepCopyInto(out *Capabilities) {
 	*out = *in
 	out.Add = slices.Clone(in.Add)
@@ -479,6 +504,36 @@ func (in *DaemonSetUpdateStrategy) DeepCopy() *DaemonSetUpdateStrategy {
 		return nil
 	}
 	out := new(DaemonSetUpdateStrategy)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
+func (in *DeleteOptions) DeepCopyInto(out *DeleteOptions) {
+	*out = *in
+	if in.GracePeriodSeconds != nil {
+		out.GracePeriodSeconds = new(*in.GracePeriodSeconds)
+	}
+	if in.Preconditions != nil {
+		out.Preconditions = new(Preconditions)
+		in.Preconditions.DeepCopyInto(out.Preconditions)
+	}
+	if in.OrphanDependents != nil {
+		out.OrphanDependents = new(*in.OrphanDependents)
+	}
+	if in.PropagationPolicy != nil {
+		out.PropagationPolicy = new(*in.PropagationPolicy)
+	}
+	out.DryRun = slices.Clone(in.DryRun)
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *DeleteOptions) DeepCopy() *DeleteOptions {
+	if in == nil {
+		return nil
+	}
+	out := new(DeleteOptions)
 	in.DeepCopyInto(out)
 	return out
 }
@@ -929,6 +984,35 @@ func (in *EventSource) DeepCopy() *EventSource {
 	out := new(EventSource)
 	in.DeepCopyInto(out)
 	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
+func (in *Eviction) DeepCopyInto(out *Eviction) {
+	*out = *in
+	in.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+	if in.DeleteOptions != nil {
+		out.DeleteOptions = new(DeleteOptions)
+		in.DeleteOptions.DeepCopyInto(out.DeleteOptions)
+	}
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *Eviction) DeepCopy() *Eviction {
+	if in == nil {
+		return nil
+	}
+	out := new(Eviction)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyObject returns a deep copy of in as an Object, or nil for nil.
+func (in *Eviction) DeepCopyObject() Object {
+	if c := in.DeepCopy(); c != nil {
+		return c
+	}
+	return nil
 }
 
 // DeepCopyInto sets *out to a deep copy of *in, which shares no memory
@@ -2180,6 +2264,28 @@ func (in *PodTemplateSpec) DeepCopy() *PodTemplateSpec {
 
 // DeepCopyInto sets *out to a deep copy of *in, which shares no memory
 // that a write through either could change.
+func (in *Preconditions) DeepCopyInto(out *Preconditions) {
+	*out = *in
+	if in.UID != nil {
+		out.UID = new(*in.UID)
+	}
+	if in.ResourceVersion != nil {
+		out.ResourceVersion = new(*in.ResourceVersion)
+	}
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *Preconditions) DeepCopy() *Preconditions {
+	if in == nil {
+		return nil
+	}
+	out := new(Preconditions)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
 func (in *PreferredSchedulingTerm) DeepCopyInto(out *PreferredSchedulingTerm) {
 	*out = *in
 	in.Preference.DeepCopyInto(&out.Preference)
@@ -2455,6 +2561,63 @@ func (in *RollingUpdateDeployment) DeepCopy() *RollingUpdateDeployment {
 		return nil
 	}
 	out := new(RollingUpdateDeployment)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
+func (in *Scale) DeepCopyInto(out *Scale) {
+	*out = *in
+	in.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *Scale) DeepCopy() *Scale {
+	if in == nil {
+		return nil
+	}
+	out := new(Scale)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyObject returns a deep copy of in as an Object, or nil for nil.
+func (in *Scale) DeepCopyObject() Object {
+	if c := in.DeepCopy(); c != nil {
+		return c
+	}
+	return nil
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
+func (in *ScaleSpec) DeepCopyInto(out *ScaleSpec) {
+	*out = *in
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *ScaleSpec) DeepCopy() *ScaleSpec {
+	if in == nil {
+		return nil
+	}
+	out := new(ScaleSpec)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
+func (in *ScaleStatus) DeepCopyInto(out *ScaleStatus) {
+	*out = *in
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *ScaleStatus) DeepCopy() *ScaleStatus {
+	if in == nil {
+		return nil
+	}
+	out := new(ScaleStatus)
 	in.DeepCopyInto(out)
 	return out
 }

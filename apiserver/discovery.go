@@ -51,20 +51,33 @@ type APIResourceList struct {
 
 // APIResource is one resource or subresource ("pods/status") of a version.
 type APIResource struct {
-	Name         string   `json:"name"`
-	SingularName string   `json:"singularName"`
-	Namespaced   bool     `json:"namespaced"`
-	Kind         string   `json:"kind"`
-	Verbs        []string `json:"verbs"`
-	ShortNames   []string `json:"shortNames,omitempty"`
-	Categories   []string `json:"categories,omitempty"`
+	Name         string `json:"name"`
+	SingularName string `json:"singularName"`
+	Namespaced   bool   `json:"namespaced"`
+	// Group and Version are those of Kind when they are not the
+	// resource's: autoscaling/v1 for a scale subresource.
+	Group      string   `json:"group,omitempty"`
+	Version    string   `json:"version,omitempty"`
+	Kind       string   `json:"kind"`
+	Verbs      []string `json:"verbs"`
+	ShortNames []string `json:"shortNames,omitempty"`
+	Categories []string `json:"categories,omitempty"`
 }
 
-// The verbs served: no deletecollection yet.
+// The verbs served. Namespaces have no deletecollection, as in Kubernetes.
 var (
-	resourceVerbs    = []string{"create", "delete", "get", "list", "patch", "update", "watch"}
+	resourceVerbs    = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	namespaceVerbs   = []string{"create", "delete", "get", "list", "patch", "update", "watch"}
 	subresourceVerbs = []string{"get", "patch", "update"}
 )
+
+// verbsOf returns the verbs of kind k's resource.
+func verbsOf(k api.Kind) []string {
+	if k.GroupVersionKind == api.CoreV1.WithKind("Namespace") {
+		return namespaceVerbs
+	}
+	return resourceVerbs
+}
 
 func (s *Server) hasGroupVersion(gv api.GroupVersion) bool {
 	for _, g := range s.groups {
@@ -127,13 +140,9 @@ func (s *Server) serveAPIResourceList(w http.ResponseWriter, gv api.GroupVersion
 		}
 		l.Resources = append(l.Resources, APIResource{
 			Name: k.Resource, SingularName: k.Singular, Namespaced: k.Namespaced, Kind: k.Kind,
-			Verbs: resourceVerbs, ShortNames: k.ShortNames, Categories: k.Categories,
+			Verbs: verbsOf(k), ShortNames: k.ShortNames, Categories: k.Categories,
 		})
-		if k.HasSubresource("status") {
-			l.Resources = append(l.Resources, APIResource{
-				Name: k.Resource + "/status", Namespaced: k.Namespaced, Kind: k.Kind, Verbs: subresourceVerbs,
-			})
-		}
+		l.Resources = append(l.Resources, subresourceDiscovery(k)...)
 	}
 	slices.SortStableFunc(l.Resources, func(a, b APIResource) int {
 		switch {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/api/fields"
@@ -48,6 +47,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	case "apis":
 		s.nonResource(w, r, s.serveAPIGroupList)
+		return
+	}
+	if path == "openapi/v2" || path == "openapi/v3" || strings.HasPrefix(path, openAPIV3Prefix) {
+		s.nonResource(w, r, func(w http.ResponseWriter, r *http.Request) { s.serveOpenAPI(w, r, path) })
 		return
 	}
 	seg := strings.Split(path, "/")
@@ -147,6 +150,7 @@ var allowedParams = map[string]bool{
 	"timeoutSeconds": true, "dryRun": true, "watch": true,
 	"pretty": true, "fieldManager": true, "fieldValidation": true, "propagationPolicy": true,
 	"gracePeriodSeconds": true, "orphanDependents": true, "timeout": true, "sendInitialEvents": true,
+	"includeObject": true, // the objects of a Table's rows (table.go)
 }
 
 // serveResource serves a request on a resource.
@@ -201,13 +205,20 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, t target)
 		}
 		err = s.update(w, r, t)
 	case http.MethodDelete:
-		info.verb = "delete"
-		setInfo(w, info)
-		if t.name == "" || t.subresource != "" {
-			err = api.NewMethodNotAllowed(gr, "DELETE on a collection or subresource (deletecollection)")
-			break
+		switch {
+		case t.subresource != "":
+			info.verb = "delete"
+			setInfo(w, info)
+			err = api.NewMethodNotAllowed(gr, "DELETE on the "+t.subresource+" subresource")
+		case t.name == "":
+			info.verb = "deletecollection"
+			setInfo(w, info)
+			err = s.deleteCollection(w, r, t)
+		default:
+			info.verb = "delete"
+			setInfo(w, info)
+			err = s.delete(w, r, t)
 		}
-		err = s.delete(w, r, t)
 	case http.MethodPatch:
 		info.verb = "patch"
 		setInfo(w, info)
@@ -285,9 +296,16 @@ func listOptions(q map[string][]string) (registry.ListOptions, error) {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, t target) error {
+	topts, asTable, err := tableRequest(r)
+	if err != nil {
+		return err
+	}
 	obj, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{ResourceVersion: first(r.URL.Query(), "resourceVersion")})
 	if err != nil {
 		return err
+	}
+	if asTable {
+		return s.writeTable(w, t.kind, []api.Object{obj}, api.ListMeta{ResourceVersion: obj.GetObjectMeta().ResourceVersion}, topts)
 	}
 	s.writeJSON(w, http.StatusOK, obj)
 	return nil
@@ -298,53 +316,22 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, t target) error {
 	if err != nil {
 		return err
 	}
+	topts, asTable, err := tableRequest(r)
+	if err != nil {
+		return err
+	}
 	list, err := t.reg.List(r.Context(), t.namespace, opts)
 	if err != nil {
 		return err
 	}
+	if asTable {
+		items, err := listItems(list)
+		if err != nil {
+			return api.NewInternalError(err)
+		}
+		return s.writeTable(w, t.kind, items, *list.GetListMeta(), topts)
+	}
 	s.writeJSON(w, http.StatusOK, list)
-	return nil
-}
-
-// watch streams the events of a watch, one JSON object per line, until
-// timeoutSeconds pass, the client goes away or the stream ends.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
-	q := r.URL.Query()
-	opts, err := listOptions(q)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	if v := first(q, "timeoutSeconds"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return api.NewBadRequest("invalid timeoutSeconds %q: must be a non-negative integer", v)
-		}
-		if n > 0 {
-			ctx, cancel = context.WithTimeout(ctx, time.Duration(n)*time.Second)
-			defer cancel()
-		}
-	}
-	events, err := t.reg.Watch(ctx, t.namespace, opts)
-	if err != nil {
-		return err
-	}
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache, private")
-	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
-	enc := json.NewEncoder(w)
-	for ev := range events {
-		if err := enc.Encode(ev); err != nil {
-			cancel() // the client is gone; drain so the registry's goroutine ends
-			for range events {
-			}
-			return nil
-		}
-		_ = rc.Flush()
-	}
 	return nil
 }
 
@@ -435,70 +422,6 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, t target) error 
 		return err
 	}
 	out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource})
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-// deleteOptions is the body a DELETE may carry (a Kubernetes
-// DeleteOptions); fields Drover does not act on yet are accepted.
-type deleteOptions struct {
-	Kind          string `json:"kind,omitempty"`
-	APIVersion    string `json:"apiVersion,omitempty"`
-	Preconditions *struct {
-		UID             *api.UID `json:"uid,omitempty"`
-		ResourceVersion *string  `json:"resourceVersion,omitempty"`
-	} `json:"preconditions,omitempty"`
-	DryRun             []string `json:"dryRun,omitempty"`
-	PropagationPolicy  *string  `json:"propagationPolicy,omitempty"`
-	GracePeriodSeconds *int64   `json:"gracePeriodSeconds,omitempty"`
-	OrphanDependents   *bool    `json:"orphanDependents,omitempty"`
-}
-
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, t target) error {
-	dry, err := dryRun(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	data, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	opts := registry.DeleteOptions{DryRun: dry}
-	if len(strings.TrimSpace(string(data))) > 0 {
-		var body deleteOptions
-		if err := api.UnmarshalStrict(data, &body); err != nil {
-			return api.NewBadRequest("invalid DeleteOptions: %v", err)
-		}
-		if body.Kind != "" && body.Kind != "DeleteOptions" {
-			return api.NewBadRequest("the request body is kind %q: a DeleteOptions is expected", body.Kind)
-		}
-		for _, d := range body.DryRun {
-			if d != "All" {
-				return api.NewBadRequest("invalid dryRun %q: the only supported value is \"All\"", d)
-			}
-			opts.DryRun = true
-		}
-		if p := body.Preconditions; p != nil {
-			opts.Preconditions = &registry.Preconditions{}
-			if p.UID != nil {
-				opts.Preconditions.UID = *p.UID
-			}
-			if p.ResourceVersion != nil {
-				opts.Preconditions.ResourceVersion = *p.ResourceVersion
-			}
-		}
-	}
-	old, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{})
-	if err != nil {
-		return err
-	}
-	if err := s.admit(r.Context(), t, admission.Delete, nil, old, opts.DryRun); err != nil {
-		return err
-	}
-	out, err := t.reg.Delete(r.Context(), t.namespace, t.name, opts)
 	if err != nil {
 		return err
 	}

@@ -12,13 +12,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/apiserver/registry"
 )
 
-// metrics are the server's request metrics.
+// metrics are the server's request and maintenance metrics.
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	gatherer prometheus.Gatherer // nil when the Registerer is not one
+	// Run's maintenance (maintenance.go).
+	eventsExpired     prometheus.Counter
+	compactions       prometheus.Counter
+	compactedRevision prometheus.Gauge
+	gatherer          prometheus.Gatherer // nil when the Registerer is not one
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,8 +37,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "API server request latency by verb and resource (watches until they end).",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"verb", "resource"}),
+		eventsExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "drover_apiserver_events_expired_total",
+			Help: "Events deleted by the API server because they outlived the event TTL.",
+		}),
+		compactions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "drover_apiserver_compactions_total",
+			Help: "Store compactions done by the API server.",
+		}),
+		compactedRevision: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "drover_apiserver_compacted_revision",
+			Help: "The store revision the API server last compacted to.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.eventsExpired, m.compactions, m.compactedRevision} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("apiserver: register metrics: %w", err)
 		}
@@ -133,4 +150,39 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// The watch metrics, per resource and version, from the registries' watch
+// caches (registry.WatchStats).
+var (
+	watchersDesc = prometheus.NewDesc("drover_apiserver_watchers",
+		"Open watches.", []string{"resource", "version"}, nil)
+	watchEventsDesc = prometheus.NewDesc("drover_apiserver_watch_events_sent_total",
+		"Watch events sent, counted once per watcher that received them.", []string{"resource", "version"}, nil)
+	watchSlowDesc = prometheus.NewDesc("drover_apiserver_watch_slow_terminated_total",
+		"Watches ended because they fell further behind than the watch cache holds.", []string{"resource", "version"}, nil)
+	watchStoreDesc = prometheus.NewDesc("drover_apiserver_watch_store_watches_total",
+		"Watches served by a store watch of their own (started from a revision older than the watch cache).", []string{"resource", "version"}, nil)
+)
+
+// watchCollector collects the watch metrics of every registry.
+type watchCollector struct {
+	regs map[api.GroupVersionResource]*registry.Registry
+}
+
+func (watchCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{watchersDesc, watchEventsDesc, watchSlowDesc, watchStoreDesc} {
+		ch <- d
+	}
+}
+
+func (c watchCollector) Collect(ch chan<- prometheus.Metric) {
+	for gvr, r := range c.regs {
+		st := r.WatchStats()
+		res, ver := gvr.GroupResource().String(), gvr.Version
+		ch <- prometheus.MustNewConstMetric(watchersDesc, prometheus.GaugeValue, float64(st.Watchers), res, ver)
+		ch <- prometheus.MustNewConstMetric(watchEventsDesc, prometheus.CounterValue, float64(st.Events), res, ver)
+		ch <- prometheus.MustNewConstMetric(watchSlowDesc, prometheus.CounterValue, float64(st.SlowTerminated), res, ver)
+		ch <- prometheus.MustNewConstMetric(watchStoreDesc, prometheus.CounterValue, float64(st.StoreWatches), res, ver)
+	}
 }

@@ -12,8 +12,15 @@
 //	.../<resource>                     list or watch across namespaces
 //	.../<resource>[/<name>[/status]]   cluster-scoped kinds
 //
-// plus discovery (/api, /apis, /api/v1, /apis/<group>[/<version>]),
-// /version, /healthz, /livez, /readyz and /metrics.
+// plus discovery (/api, /apis, /api/v1, /apis/<group>[/<version>]), the
+// OpenAPI documents (/openapi/v2, /openapi/v3[/<api|apis/group>/<version>],
+// openapi.go), /version, /healthz, /livez, /readyz and /metrics.
+//
+// # Tables
+//
+// A get or list whose Accept header asks for a meta.k8s.io Table (as
+// kubectl get does) gets one, with the columns kubectl shows (table.go);
+// a user kind gets NAME, its api.Kind.PrinterColumns and AGE.
 //
 // # Patch
 //
@@ -28,16 +35,64 @@
 // Config.Admission (package admission) before the registry; a dry run too,
 // with Attributes.DryRun set.
 //
+// # In process
+//
+// Server.Transport is an http.RoundTripper that calls the handler
+// directly, for components in the same process (the all-in-one mode):
+// the same answers as over HTTP, without sockets or encoding of the
+// request, with streamed bodies and watches (InProcessTransport).
+//
+// # Maintenance
+//
+// Server.Run expires Events after Config.EventTTL and compacts the store
+// every Config.CompactionInterval, keeping one interval of history. The
+// handler serves without it, but a production server must run it. Every
+// control-plane member may run an API server over its member of one
+// replicated store, each serving every verb; Config.Leader (raftstore's
+// IsLeader) makes only one of them do the maintenance.
+//
+// # Subresources
+//
+// Besides status: the scale of Deployments and ReplicaSets (GET, PUT and
+// PATCH an autoscaling/v1 Scale, which sets spec.replicas), pods/binding
+// (POST a v1 Binding: spec.nodeName is set once, atomically),
+// pods/eviction (POST a policy/v1 Eviction: the pod is deleted with its
+// deleteOptions) and pods/log (GET, streamed from the node agent of the
+// pod's node at the URL documented on KubeletConfig). See subresources.go
+// and podlog.go.
+//
+// # Delete
+//
+// DELETE takes its options (gracePeriodSeconds, propagationPolicy, the
+// legacy orphanDependents, preconditions, dryRun) from a DeleteOptions body
+// or, without a body, from the query; a body wins whole, as in
+// Kubernetes. Bound, running pods are deleted gracefully, the garbage
+// collector's finalizers follow propagationPolicy, and a namespace turns
+// Terminating until its spec.finalizers are emptied through PUT
+// .../namespaces/<name>/finalize (registry.Registry.Delete has the rules).
+// The answer is the object with 200, or 202 when it stays and
+// orphanDependents was false. DELETE on a collection is deletecollection:
+// per namespace for namespaced kinds, not for namespaces; each object
+// matching labelSelector and fieldSelector goes through admission and is
+// deleted as a DELETE would, and the answer is the list of them. See
+// delete.go.
+//
 // # Not here yet
 //
 // Server-side apply (application/apply-patch+yaml) and the $retainKeys
-// strategic merge directive answer 415 and 400. Deletecollection, the scale
-// subresource, Namespace finalize, graceful deletion
-// (gracePeriodSeconds) and propagationPolicy are accepted as query
-// parameters where kubectl sends them but have no effect or answer 405/404.
+// strategic merge directive answer 415 and 400. There is no garbage
+// collector and no namespace controller yet: nothing removes the "orphan"
+// and "foregroundDeletion" finalizers or deletes dependents, and nothing
+// empties a terminating namespace or removes its "kubernetes" finalizer
+// (a client must call finalize). A successful DELETE always answers with
+// the object, where Kubernetes answers a Status for kinds that do not
+// return the deleted object.
 // sendInitialEvents is accepted and ignored: a watch from resourceVersion ""
-// or "0" always starts with the current state. Only JSON is served (no
-// protobuf, no Table output for kubectl get's server-side printing).
+// or "0" always starts with the current state. There is no
+// PodDisruptionBudget kind: an eviction is always allowed (never 429).
+// pods/exec, attach and portforward are not served. Objects are served in
+// JSON only (no protobuf; the OpenAPI v2 document is also served in
+// protobuf), and a watch does not send Tables yet.
 package apiserver
 
 import (
@@ -50,6 +105,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -107,9 +164,11 @@ type Config struct {
 	// DefaultVersion(). Empty GoVersion, Compiler and Platform are filled.
 	Version VersionInfo
 	// Registry are the options of every registry (one per kind); its
-	// Logger defaults to Logger. A Registry.Fields, if set, is called for
-	// the objects of every kind and replaces the default for Pods, so it
-	// should return registry.PodFields(obj) merged with its own fields.
+	// Logger defaults to Logger. Registry.Fields is keyed by kind: an
+	// entry adds field selector fields to that kind only, on top of the
+	// Kubernetes ones of the built-in kinds (registry.DefaultFields); a
+	// user kind may instead implement registry.FieldSelectable. Its Now
+	// is also the clock of the AGE column of kubectl get's tables.
 	Registry registry.Options
 	// Admission is the admission chain run on every create, update (status
 	// and patch included) and delete, before the registry. nil means
@@ -125,6 +184,32 @@ type Config struct {
 	//
 	// An empty chain (admission.NewChain(nil, nil)) admits everything.
 	Admission *admission.Chain
+	// Kubelet says how to reach the node agents for pods/log (the URL
+	// they serve is documented on KubeletConfig). The zero value means
+	// https, http.DefaultTransport and the default timeout.
+	Kubelet KubeletConfig
+	// EventTTL is how long an Event is kept after its last activity
+	// before Run deletes it. 0 means DefaultEventTTL (one hour); a
+	// negative value keeps events forever. It must be at least a second.
+	EventTTL time.Duration
+	// CompactionInterval is how often Run compacts the store, to the
+	// revision it had one interval before. 0 means
+	// DefaultCompactionInterval (five minutes); a negative value turns
+	// compaction off (the store is compacted by something else). It must
+	// be at least a second.
+	CompactionInterval time.Duration
+	// Leader, if not nil, is asked at each of Run's ticks whether this
+	// server should do the maintenance that only one server over a store
+	// must do (event expiry, compaction). With several API servers over
+	// one replicated store, pass raftstore's (*Store).IsLeader. nil means
+	// always. It is called from Run's goroutine. It need not be exact: if
+	// two servers briefly both do the work, nothing breaks (deletes carry
+	// preconditions, and compacting twice to a revision is compacting
+	// once).
+	Leader func() bool
+	// Clock is the time source of Run, and the default Registry.Now. nil
+	// means SystemClock().
+	Clock Clock
 }
 
 // Validate reports the first field of c that is wrong.
@@ -139,6 +224,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("apiserver: Config.MaxBodyBytes is %d: must be positive, or 0 for the default (%d)",
 			c.MaxBodyBytes, DefaultMaxBodyBytes)
 	}
+	if err := c.Kubelet.validate(); err != nil {
+		return err
+	}
+	if c.EventTTL > 0 && c.EventTTL < time.Second {
+		return fmt.Errorf("apiserver: Config.EventTTL is %v: must be at least 1s, 0 for the default (%v) or negative for no expiry",
+			c.EventTTL, DefaultEventTTL)
+	}
+	if c.CompactionInterval > 0 && c.CompactionInterval < time.Second {
+		return fmt.Errorf("apiserver: Config.CompactionInterval is %v: must be at least 1s, 0 for the default (%v) or negative for no compaction",
+			c.CompactionInterval, DefaultCompactionInterval)
+	}
 	return nil
 }
 
@@ -152,6 +248,8 @@ type Server struct {
 	metrics   *metrics
 	admission *admission.Chain
 	handler   http.Handler
+	openapi   openAPIState // the OpenAPI documents, made on first use (openapi.go)
+	running   atomic.Bool  // Run is running
 }
 
 // groupInfo is one API group and its versions, preferred first.
@@ -167,6 +265,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.EventTTL == 0 {
+		cfg.EventTTL = DefaultEventTTL
+	}
+	if cfg.CompactionInterval == 0 {
+		cfg.CompactionInterval = DefaultCompactionInterval
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -191,6 +298,9 @@ func New(cfg Config) (*Server, error) {
 	opts := cfg.Registry
 	if opts.Logger == nil {
 		opts.Logger = cfg.Logger
+	}
+	if opts.Now == nil {
+		opts.Now = cfg.Clock.Now
 	}
 	versions := make(map[string][]string)
 	for _, k := range cfg.Scheme.Kinds() {
@@ -219,6 +329,9 @@ func New(cfg Config) (*Server, error) {
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
+	}
+	if err := cfg.Registerer.Register(watchCollector{s.regs}); err != nil {
+		return nil, fmt.Errorf("apiserver: register watch metrics: %w", err)
 	}
 	s.metrics = m
 	s.handler = s.instrument(s.recoverPanics(http.HandlerFunc(s.route)))

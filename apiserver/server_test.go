@@ -344,7 +344,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("method not allowed", func(t *testing.T) {
 		e.status(t, http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed, "PATCH", base, `{}`)
-		e.status(t, http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed, "DELETE", base, "")
+		e.status(t, http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed, "DELETE", "/api/v1/pods", "")
 		e.status(t, http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed, "POST", base+"/web", podJSON("", "web", ""))
 		e.status(t, http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed, "POST", "/api/v1/pods", podJSON("", "web", ""))
 		e.status(t, http.StatusMethodNotAllowed, api.StatusReasonMethodNotAllowed, "POST", "/version", "")
@@ -484,7 +484,7 @@ func TestDiscovery(t *testing.T) {
 	require.True(t, res["pods"].Namespaced)
 	require.Equal(t, "pod", res["pods"].SingularName)
 	require.Equal(t, "Pod", res["pods"].Kind)
-	require.ElementsMatch(t, []string{"create", "delete", "get", "list", "patch", "update", "watch"}, res["pods"].Verbs)
+	require.ElementsMatch(t, []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}, res["pods"].Verbs)
 	require.Equal(t, []string{"get", "patch", "update"}, res["pods/status"].Verbs)
 	require.False(t, res["namespaces"].Namespaced)
 

@@ -181,8 +181,8 @@ func TestListCompacted(t *testing.T) {
 func TestListUserFields(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	widgets := e.registry(t, widgetGVK, registry.Options{Fields: func(o api.Object) fields.Set {
-		return fields.Set{"spec.size": fmt.Sprint(o.(*Widget).Spec.Size)}
+	widgets := e.registry(t, widgetGVK, registry.Options{Fields: map[api.GroupVersionKind]registry.FieldsFunc{
+		widgetGVK: func(o api.Object) fields.Set { return fields.Set{"spec.size": fmt.Sprint(o.(*Widget).Spec.Size)} },
 	}})
 	for i := range 3 {
 		_, err := widgets.Create(ctx, &Widget{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("w%d", i)}, Spec: WidgetSpec{Size: int32(i)}}, registry.CreateOptions{})

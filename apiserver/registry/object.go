@@ -35,22 +35,6 @@ type UpdateOptions struct {
 	Subresource string
 }
 
-// DeleteOptions are the options of Delete.
-type DeleteOptions struct {
-	// Preconditions, if set, must hold for the delete to happen.
-	Preconditions *Preconditions
-	// DryRun does everything but the write.
-	DryRun bool
-}
-
-// Preconditions are what the object to delete must have.
-type Preconditions struct {
-	// UID, if not empty, must be the object's uid.
-	UID api.UID
-	// ResourceVersion, if not empty, must be the object's resourceVersion.
-	ResourceVersion string
-}
-
 // maxGenerateNameTries is how many names Create tries for a generateName.
 const maxGenerateNameTries = 8
 
@@ -69,7 +53,8 @@ const maxUpdateTries = 16
 // A name is generated from metadata.generateName when metadata.name is
 // empty. metadata.resourceVersion must be empty (400). The object is
 // defaulted (api.Default) and validated (422 with every problem); an
-// existing name gives 409 AlreadyExists.
+// existing name gives 409 AlreadyExists. A Namespace starts with status
+// phase Active and "kubernetes" in its spec.finalizers, as in Kubernetes.
 func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOptions) (api.Object, error) {
 	obj, err := r.checkObject(obj)
 	if err != nil {
@@ -86,6 +71,7 @@ func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOption
 	m.DeletionGracePeriodSeconds = nil
 	generate := m.Name == "" && m.GenerateName != ""
 	api.Default(obj)
+	r.prepareCreate(obj)
 	for try := 1; ; try++ {
 		if generate {
 			prefix := m.GenerateName
@@ -181,8 +167,10 @@ func (r *Registry) checkNotTooLarge(ctx context.Context, rev int64) error {
 // but metadata and status changed. With Subresource "", the status of a kind
 // with a status subresource is kept; with "status", only the status is taken
 // from obj. An update that leaves nothing changed writes nothing and returns
-// the stored object. An update that removes the last finalizer of an object
-// being deleted deletes it. A missing object gives 404.
+// the stored object. An update that leaves an object being deleted with no
+// finalizers and no grace period running deletes it (deletionDone); the
+// spec.finalizers of a Namespace are kept (Finalize changes them). A
+// missing object gives 404.
 func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOptions) (api.Object, error) {
 	switch opts.Subresource {
 	case "":
@@ -233,7 +221,7 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 			return nil, err
 		}
 		nm := next.GetObjectMeta()
-		finish := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0
+		finish := deletionDone(next)
 		if !finish && bytes.Equal(data, kv.Value) {
 			return old, nil // nothing changed: no write
 		}
@@ -277,6 +265,7 @@ func (r *Registry) prepareUpdate(obj, old api.Object, subresource string) (api.O
 		if r.hasStatus {
 			setField(next, old, "Status")
 		}
+		r.prepareNamespaceUpdate(next, old)
 	}
 	next.GetObjectMeta().ResourceVersion = old.GetObjectMeta().ResourceVersion
 	api.Default(next)
@@ -335,88 +324,4 @@ func specJSON(obj api.Object) ([]byte, error) {
 		}
 	}
 	return json.Marshal(cp.Addr().Interface())
-}
-
-// Delete deletes the named object (namespace is ignored for cluster-scoped
-// kinds) and returns it as it was last stored: 404 if it does not exist.
-//
-// Preconditions that do not hold give 409 Conflict. An object with
-// finalizers is not removed: its deletionTimestamp is set (with
-// deletionGracePeriodSeconds 0) and the updated object is returned; it goes
-// away when an Update removes its last finalizer. Deleting it again while
-// finalizers remain changes nothing.
-func (r *Registry) Delete(ctx context.Context, namespace, name string, opts DeleteOptions) (api.Object, error) {
-	if !r.kind.Namespaced {
-		namespace = ""
-	}
-	key, err := r.key(namespace, name)
-	if err != nil {
-		return nil, err
-	}
-	var wantRV int64
-	if p := opts.Preconditions; p != nil {
-		if wantRV, err = parseRV("precondition resourceVersion", p.ResourceVersion); err != nil {
-			return nil, err
-		}
-	}
-	for try := 1; ; try++ {
-		kv, err := r.st.Get(ctx, key, store.ReadOptions{})
-		if err != nil {
-			return nil, r.storeError(err, name)
-		}
-		old, err := r.decode(kv)
-		if err != nil {
-			return nil, err
-		}
-		om := old.GetObjectMeta()
-		if p := opts.Preconditions; p != nil {
-			if p.UID != "" && p.UID != om.UID {
-				return nil, api.NewConflict(r.gr, name, fmt.Errorf(
-					"Precondition failed: UID in precondition: %s, UID in object meta: %s", p.UID, om.UID))
-			}
-			if wantRV != 0 && wantRV != kv.ModRevision {
-				return nil, api.NewConflict(r.gr, name, fmt.Errorf(
-					"Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
-					p.ResourceVersion, om.ResourceVersion))
-			}
-		}
-		if len(om.Finalizers) > 0 {
-			if om.DeletionTimestamp != nil {
-				return old, nil // already being deleted
-			}
-			next := api.DeepCopy(old)
-			nm := next.GetObjectMeta()
-			now := api.NewTime(r.opts.Now())
-			zero := int64(0)
-			nm.DeletionTimestamp = &now
-			nm.DeletionGracePeriodSeconds = &zero
-			if opts.DryRun {
-				return next, nil
-			}
-			data, err := r.encode(next)
-			if err != nil {
-				return nil, err
-			}
-			rev, err := r.st.Update(ctx, key, data, kv.ModRevision)
-			if err == nil {
-				nm.ResourceVersion = strconv.FormatInt(rev, 10)
-				return next, nil
-			}
-			if errors.Is(err, store.ErrConflict) && try < maxUpdateTries {
-				continue
-			}
-			return nil, r.storeError(err, name)
-		}
-		if opts.DryRun {
-			return old, nil
-		}
-		_, _, err = r.st.Delete(ctx, key, kv.ModRevision)
-		if err == nil {
-			return old, nil
-		}
-		if errors.Is(err, store.ErrConflict) && try < maxUpdateTries {
-			continue
-		}
-		return nil, r.storeError(err, name)
-	}
 }

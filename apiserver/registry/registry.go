@@ -26,12 +26,27 @@
 // revisions, Timeout 504 for a resourceVersion newer than the store,
 // ServiceUnavailable 503 when the store is unavailable.
 //
+// # Deletion
+//
+// Delete follows Kubernetes (delete.go): finalizers hold an object, with
+// its deletionTimestamp set, until an Update removes the last one; bound,
+// running core/v1 Pods get a grace period (DeleteOptions.GracePeriodSeconds)
+// that their node ends by deleting them again with grace 0;
+// PropagationPolicy Orphan and Foreground add the garbage collector's
+// "orphan" and "foregroundDeletion" finalizers; a Namespace is created
+// with the "kubernetes" finalizer in spec.finalizers, turns Terminating on
+// Delete and is removed once Finalize (the finalize subresource) has
+// emptied spec.finalizers and no metadata.finalizers remain.
+// DeleteCollection deletes what a List selects, one object at a time.
+//
 // # Not here yet
 //
-// Update never creates a missing object (404 instead). Graceful deletion of
-// pods (grace periods), propagationPolicy and cascading deletion through
-// ownerReferences are left to the garbage collector and come later; Delete
-// removes the object at once unless it has finalizers.
+// Update never creates a missing object (404 instead). The garbage
+// collector, which deletes the dependents named by ownerReferences and
+// removes the "orphan" and "foregroundDeletion" finalizers, and the
+// namespace controller, which empties a terminating namespace and removes
+// its "kubernetes" finalizer, come in later issues: until then those
+// finalizers hold their objects until a client removes them.
 package registry
 
 import (
@@ -47,7 +62,6 @@ import (
 	"time"
 
 	"github.com/drover-io/drover/api"
-	"github.com/drover-io/drover/api/fields"
 	"github.com/drover-io/drover/store"
 )
 
@@ -62,15 +76,22 @@ type Options struct {
 	// NameSuffix returns the random suffix appended to a generateName. nil
 	// means 5 random characters of [bcdfghjklmnpqrstvwxz2456789].
 	NameSuffix func() string
-	// Fields returns the selectable fields of an object beyond metadata.name
-	// and metadata.namespace, which every kind has. It must return every
-	// field it supports, with "" for an empty value, for any object of the
-	// kind (including an empty one): a field selector on a field it does
-	// not return is refused with 400. nil means none, except for core/v1
-	// Pods, which get spec.nodeName and status.phase (PodFields).
-	Fields func(api.Object) fields.Set
+	// Fields adds selectable fields to kinds, by kind: a field selector
+	// may use metadata.name, metadata.namespace (namespaced kinds), the
+	// fields Kubernetes has for the built-in kinds (DefaultFields), those
+	// of a Go type that implements FieldSelectable, and those of the
+	// kind's entry here, merged in that order (a later value of the same
+	// field wins). Entries of kinds other than the registry's are ignored,
+	// so one map serves every registry of a server.
+	Fields map[api.GroupVersionKind]FieldsFunc
 	// Logger receives the registry's log lines. nil means discard.
 	Logger *slog.Logger
+	// WatchCacheSize is how many recent changes of the kind the watch
+	// cache keeps (watchcache.go): a watch from a revision they cover
+	// starts from memory, and a watcher that falls further behind is
+	// ended. 0 means DefaultWatchCacheSize; a negative value turns the
+	// cache off, so that every watch opens a store watch of its own.
+	WatchCacheSize int
 }
 
 // Registry stores the objects of one kind. Its methods are safe for
@@ -83,9 +104,12 @@ type Registry struct {
 	prefix string // "/registry/<resource>[.<group>]/"
 	opts   Options
 	log    *slog.Logger
-	// fieldNames are the field selector fields the kind supports.
+	// fields give the selectable fields beyond metadata (fieldFuncs);
+	// fieldNames are all the field selector fields the kind supports.
+	fields     []FieldsFunc
 	fieldNames map[string]bool
 	hasStatus  bool
+	watch      watchState
 }
 
 // New returns a Registry for kind, which must be registered in scheme, that
@@ -110,9 +134,6 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 	if opts.NameSuffix == nil {
 		opts.NameSuffix = randomSuffix
 	}
-	if opts.Fields == nil && k.GroupVersionKind == api.CoreV1.WithKind("Pod") {
-		opts.Fields = PodFields
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -127,6 +148,7 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 		log:       log.With("resource", k.GroupVersionResource().GroupResource().String()),
 		hasStatus: k.HasSubresource("status") && hasField(k.GoType(), "Status"),
 	}
+	r.fields = fieldFuncs(k, opts)
 	r.fieldNames = make(map[string]bool)
 	for f := range r.fieldSet(k.New()) {
 		r.fieldNames[f] = true
@@ -172,31 +194,6 @@ func (r *Registry) listPrefix(namespace string) (string, error) {
 		return r.prefix, nil
 	}
 	return r.prefix + namespace + "/", nil
-}
-
-// PodFields returns the selectable fields of a Pod: spec.nodeName and
-// status.phase. For any other object it returns nil.
-func PodFields(obj api.Object) fields.Set {
-	p, ok := obj.(*api.Pod)
-	if !ok {
-		return nil
-	}
-	return fields.Set{"spec.nodeName": p.Spec.NodeName, "status.phase": string(p.Status.Phase)}
-}
-
-// fieldSet returns every selectable field of obj.
-func (r *Registry) fieldSet(obj api.Object) fields.Set {
-	m := obj.GetObjectMeta()
-	fs := fields.Set{"metadata.name": m.Name}
-	if r.kind.Namespaced {
-		fs["metadata.namespace"] = m.Namespace
-	}
-	if r.opts.Fields != nil {
-		for k, v := range r.opts.Fields(obj) {
-			fs[k] = v
-		}
-	}
-	return fs
 }
 
 // checkObject makes sure obj is of the registry's kind and returns a deep

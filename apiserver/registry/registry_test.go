@@ -425,6 +425,15 @@ func TestFinalizersDelayDeletion(t *testing.T) {
 	_, err = nss.Update(ctx, add, registry.UpdateOptions{})
 	requireStatus(t, err, api.StatusReasonInvalid, http.StatusUnprocessableEntity)
 
+	// The namespace's own finalizer ("kubernetes", added on create) goes
+	// through finalize; the namespace stays while metadata finalizers remain.
+	require.Equal(t, []api.FinalizerName{"kubernetes"}, upd.(*api.Namespace).Spec.Finalizers)
+	fin := api.DeepCopy(upd.(*api.Namespace))
+	fin.Spec.Finalizers = nil
+	upd, err = nss.Finalize(ctx, fin, registry.UpdateOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, upd.GetObjectMeta().DeletionTimestamp)
+
 	last := api.DeepCopy(upd.(*api.Namespace))
 	last.Finalizers = nil
 	_, err = nss.Update(ctx, last, registry.UpdateOptions{})

@@ -1,0 +1,492 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/fields"
+	"github.com/drover-io/drover/api/labels"
+	"github.com/drover-io/drover/store"
+)
+
+// The watch cache is the shared fan-out of a registry's watches.
+//
+// One store watch per registry, started by the first watch that needs it,
+// feeds a ring of the most recent changes to the kind (Options.WatchCacheSize
+// of them). The ring is the only queue: a watcher is a cursor into it, and
+// reads, filters and sends the events itself, on its own goroutine (for
+// HTTP, the handler's). So the goroutine that feeds the ring never waits
+// for a watcher, and an idle watcher costs a few hundred bytes.
+//
+// A watcher that falls a whole ring behind has lost events: its watch ends
+// (and is counted in WatchStats.SlowTerminated), and its client watches
+// again from the last resourceVersion it saw, which the store serves if the
+// ring no longer holds it. That is the bounded per-watcher buffer: at most
+// the ring, shared by all.
+//
+// A store event is decoded at most once (when the first watcher that needs
+// the object reads it), and each of its wire forms (ADDED, MODIFIED, or
+// DELETED with the previous state) is built and encoded at most once and
+// shared by every watcher that receives it.
+
+// DefaultWatchCacheSize is the default Options.WatchCacheSize.
+const DefaultWatchCacheSize = 1024
+
+// maxBatch is the most events Watcher.Next returns at once.
+const maxBatch = 64
+
+// Event is one event of a watch stream, as Watcher.Next returns it. One
+// Event is shared by every watcher that receives it: treat it, and its
+// Object, as read-only.
+type Event struct {
+	// Type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
+	Type api.WatchEventType
+	// Object is the object of an ADDED, MODIFIED or DELETED event (for
+	// DELETED, its last state, with the resourceVersion of the deletion);
+	// nil for BOOKMARK and ERROR.
+	Object api.Object
+
+	r    *Registry
+	raw  []byte // the encoded object, for BOOKMARK and ERROR
+	once sync.Once
+	wire api.WatchEventType // Type, or ERROR if Object failed to encode
+	line []byte             // {"type":...,"object":...}\n
+	obj  int                // where the object starts in line
+}
+
+// Line returns the event as one line of a watch stream:
+// {"type":"ADDED","object":{...}} and a newline. It is encoded the first
+// time it is asked for and shared afterwards: do not modify it. If the
+// object cannot be encoded (which does not happen to an object the
+// registry decoded), the line is an ERROR event with a 500 Status.
+func (e *Event) Line() []byte {
+	e.once.Do(e.encode)
+	return e.line
+}
+
+// WatchEvent returns the event as package api models it on the wire. Its
+// Object shares the bytes of Line.
+func (e *Event) WatchEvent() api.WatchEvent {
+	line := e.Line()
+	return api.WatchEvent{Type: e.wire, Object: line[e.obj : len(line)-2]}
+}
+
+func (e *Event) encode() {
+	e.wire = e.Type
+	data := e.raw
+	if data == nil {
+		var err error
+		if data, err = e.r.scheme.Encode(e.Object); err != nil {
+			e.r.log.Error("encode a watch event", "type", e.Type, "err", err)
+			e.wire = api.WatchError
+			data = e.r.errorEvent(api.NewInternalError(fmt.Errorf("encode the watch event: %w", err))).raw
+		}
+	}
+	const head, tail = `{"type":"`, `","object":`
+	b := make([]byte, 0, len(head)+len(e.wire)+len(tail)+len(data)+2)
+	b = append(append(append(b, head...), e.wire...), tail...)
+	e.obj = len(b)
+	e.line = append(append(b, data...), "}\n"...)
+}
+
+// WatchStats are counters of a registry's watches, for metrics.
+type WatchStats struct {
+	// Watchers is the number of open watches.
+	Watchers int64
+	// Events is the number of events sent to watchers, counted once per
+	// watcher that received it.
+	Events uint64
+	// SlowTerminated is the number of watches ended because they fell
+	// further behind than the watch cache holds.
+	SlowTerminated uint64
+	// StoreWatches is the number of watches served by a store watch of
+	// their own, because they started from a revision older than the
+	// watch cache (or the cache is off).
+	StoreWatches uint64
+}
+
+// WatchStats returns the counters of the registry's watches.
+func (r *Registry) WatchStats() WatchStats {
+	ws := &r.watch
+	return WatchStats{
+		Watchers:       ws.watchers.Load(),
+		Events:         ws.events.Load(),
+		SlowTerminated: ws.terminated.Load(),
+		StoreWatches:   ws.storeWatches.Load(),
+	}
+}
+
+// watchState is a registry's watch cache and counters.
+type watchState struct {
+	mu     sync.Mutex
+	cache  *watchCache // nil until the first watch, and after it ends
+	closed bool
+
+	watchers     atomic.Int64
+	events       atomic.Uint64
+	terminated   atomic.Uint64
+	storeWatches atomic.Uint64
+}
+
+// Close stops the registry's watch cache and waits for its goroutine.
+// Open watches end (their streams close); watches started afterwards are
+// served by store watches of their own. It is safe to call more than once.
+func (r *Registry) Close() error {
+	ws := &r.watch
+	ws.mu.Lock()
+	ws.closed = true
+	c := ws.cache
+	ws.cache = nil
+	ws.mu.Unlock()
+	if c != nil {
+		c.cancel()
+		<-c.done
+	}
+	return nil
+}
+
+// sharedCache returns the running watch cache, starting one if there is
+// none (its store watch from revision from, or the current revision if from
+// is 0 or newer). It returns nil if the cache is off or closed, or the
+// store cannot start a watch: the caller then watches the store itself.
+func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
+	if r.opts.WatchCacheSize < 0 {
+		return nil
+	}
+	ws := &r.watch
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.closed {
+		return nil
+	}
+	if c := ws.cache; c != nil && !isClosed(c.done) {
+		return c
+	}
+	ws.cache = nil
+	cur, err := r.st.Revision(ctx)
+	if err != nil {
+		r.log.Debug("watch cache not started", "err", err)
+		return nil
+	}
+	start := cur
+	if from > 0 && from < cur {
+		start = from
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	events, err := r.st.Watch(cctx, r.prefix, start, store.WatchOptions{ProgressNotify: true})
+	if errors.Is(err, store.ErrCompacted) && start != cur {
+		start = cur
+		events, err = r.st.Watch(cctx, r.prefix, start, store.WatchOptions{ProgressNotify: true})
+	}
+	if err != nil {
+		cancel()
+		r.log.Debug("watch cache not started", "err", err)
+		return nil
+	}
+	size := r.opts.WatchCacheSize
+	if size == 0 {
+		size = DefaultWatchCacheSize
+	}
+	c := &watchCache{
+		r:        r,
+		slots:    make([]atomic.Pointer[cacheEvent], size),
+		complete: start,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+	}
+	wake := make(chan struct{})
+	c.wake.Store(&wake)
+	ws.cache = c
+	r.log.Debug("watch cache started", "revision", start, "size", size)
+	go c.run(events)
+	return c
+}
+
+// watchCache is the ring of a registry's recent changes. One goroutine (run)
+// appends; any number of watchers read without locks.
+type watchCache struct {
+	r     *Registry
+	slots []atomic.Pointer[cacheEvent] // event seq is in slots[seq%len(slots)]
+	// head is the seq of the next event to append: the ring holds the
+	// events [head-len(slots), head) (those that exist).
+	head atomic.Uint64
+	// wake is closed and replaced after every append and progress update.
+	wake atomic.Pointer[chan struct{}]
+	// progress is the latest bookmark: every change up to its revision is
+	// in the ring (or has left it).
+	progress atomic.Pointer[bookmark]
+
+	// mu is held by the appender and by watchers finding where to start,
+	// so that they see the ring and complete together.
+	mu sync.Mutex
+	// complete is the revision after which the ring holds every change
+	// to the kind: that of the last event that left the ring, or the
+	// revision the store watch started from.
+	complete int64
+
+	cancel context.CancelFunc // ends the store watch
+	done   chan struct{}      // closed when run has returned
+	err    error              // what the watches end with; set before done closes
+}
+
+// bookmark is a BOOKMARK event and its revision.
+type bookmark struct {
+	rev int64
+	ev  *Event
+}
+
+// run appends the store's events to the ring until the store watch ends.
+func (c *watchCache) run(events <-chan store.Event) {
+	defer func() {
+		close(c.done)
+		c.notify()
+	}()
+	for e := range events {
+		switch e.Type {
+		case store.EventAdded, store.EventModified, store.EventDeleted:
+			c.append(e)
+		case store.EventProgress:
+			ev, err := c.r.bookmark(e.Revision)
+			if err != nil {
+				continue
+			}
+			c.progress.Store(&bookmark{rev: e.Revision, ev: ev})
+			c.notify()
+		case store.EventError:
+			if errors.Is(e.Err, store.ErrCompacted) {
+				c.err = api.NewGone("too old resource version: %d (%v)", e.Revision, e.Err)
+			} else {
+				c.err = c.r.storeError(e.Err, "")
+			}
+			c.r.log.Debug("watch cache ended", "err", e.Err)
+		}
+	}
+}
+
+func (c *watchCache) append(e store.Event) {
+	c.mu.Lock()
+	seq := c.head.Load()
+	slot := &c.slots[seq%uint64(len(c.slots))]
+	if old := slot.Load(); old != nil {
+		c.complete = old.se.Revision
+	}
+	slot.Store(&cacheEvent{seq: seq, se: e})
+	c.head.Store(seq + 1)
+	c.mu.Unlock()
+	c.notify()
+}
+
+// notify wakes every watcher waiting for the ring to move.
+func (c *watchCache) notify() {
+	next := make(chan struct{})
+	close(*c.wake.Swap(&next))
+}
+
+// startAt points w at the first event after revision rev, and reports
+// whether the ring can serve w: false if rev is older than the ring.
+func (c *watchCache) startAt(w *Watcher, rev int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rev < c.complete {
+		return false
+	}
+	n := uint64(len(c.slots))
+	head := c.head.Load()
+	lo := head - min(head, n)
+	i := sort.Search(int(head-lo), func(i int) bool {
+		return c.slots[(lo+uint64(i))%n].Load().se.Revision > rev
+	})
+	w.cache, w.next = c, lo+uint64(i)
+	return true
+}
+
+// cacheEvent is a store event in the ring, with what watchers derived
+// from it so far.
+type cacheEvent struct {
+	seq  uint64 // position in the ring's sequence
+	se   store.Event
+	cur  lazyObject // se.KV, decoded
+	prev lazyObject // se.Prev, decoded, with the resourceVersion of se
+	// The wire events built from it, by kind of event.
+	out [3]struct {
+		once sync.Once
+		ev   *Event
+	}
+}
+
+// The kinds of wire event a store event gives.
+const (
+	outAdded    = iota // ADDED, cur
+	outModified        // MODIFIED, cur
+	outDeleted         // DELETED, prev
+)
+
+// event returns the shared wire event of kind k.
+func (ce *cacheEvent) event(r *Registry, k int) (*Event, error) {
+	var obj api.Object
+	var err error
+	typ := api.WatchAdded
+	switch k {
+	case outAdded:
+		obj, err = ce.cur.get(r, ce.se.KV, 0)
+	case outModified:
+		typ = api.WatchModified
+		obj, err = ce.cur.get(r, ce.se.KV, 0)
+	case outDeleted:
+		typ = api.WatchDeleted
+		obj, err = ce.prev.get(r, ce.se.Prev, ce.se.Revision)
+	}
+	if err != nil {
+		return nil, err
+	}
+	o := &ce.out[k]
+	o.once.Do(func() { o.ev = &Event{Type: typ, Object: obj, r: r} })
+	return o.ev, nil
+}
+
+// lazyObject is a stored value decoded on first use, and its selectable
+// fields computed on first use.
+type lazyObject struct {
+	once       sync.Once
+	obj        api.Object
+	err        error
+	fieldsOnce sync.Once
+	fields     fields.Set
+}
+
+// get decodes kv (once); a non-zero rev replaces its resourceVersion.
+func (l *lazyObject) get(r *Registry, kv *store.KeyValue, rev int64) (api.Object, error) {
+	l.once.Do(func() {
+		l.obj, l.err = r.decode(kv)
+		if l.err == nil && rev != 0 {
+			l.obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(rev, 10)
+		}
+	})
+	return l.obj, l.err
+}
+
+// matches reports whether the object passes the selectors of opts.
+func (l *lazyObject) matches(r *Registry, kv *store.KeyValue, rev int64, opts *ListOptions) (bool, error) {
+	obj, err := l.get(r, kv, rev)
+	if err != nil {
+		return false, err
+	}
+	if !opts.LabelSelector.Matches(labels.Set(obj.GetObjectMeta().Labels)) {
+		return false, nil
+	}
+	if opts.FieldSelector.Empty() {
+		return true, nil
+	}
+	l.fieldsOnce.Do(func() { l.fields = r.fieldSet(obj) })
+	return opts.FieldSelector.Matches(l.fields), nil
+}
+
+// fromCache returns w's wire event for ce, or nil if w does not get one.
+// The rules are translate's.
+func (w *Watcher) fromCache(ce *cacheEvent) (*Event, error) {
+	se := &ce.se
+	if se.Revision <= w.after || !hasPrefix(se.KV.Key, w.prefix) {
+		return nil, nil
+	}
+	r := w.r
+	if !w.selective {
+		switch se.Type {
+		case store.EventAdded:
+			return ce.event(r, outAdded)
+		case store.EventModified:
+			return ce.event(r, outModified)
+		default:
+			return ce.event(r, outDeleted)
+		}
+	}
+	var now, was bool
+	var err error
+	if se.Type != store.EventDeleted {
+		if now, err = ce.cur.matches(r, se.KV, 0, &w.opts); err != nil {
+			return nil, err
+		}
+	}
+	if se.Type != store.EventAdded {
+		if was, err = ce.prev.matches(r, se.Prev, se.Revision, &w.opts); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case now && was:
+		return ce.event(r, outModified)
+	case now:
+		return ce.event(r, outAdded)
+	case was:
+		return ce.event(r, outDeleted)
+	}
+	return nil, nil
+}
+
+func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }
+
+// nextFromCache is Next for a watcher the ring serves.
+func (w *Watcher) nextFromCache(ctx context.Context) ([]*Event, bool) {
+	c := w.cache
+	n := uint64(len(c.slots))
+	for {
+		// Read in this order: whatever progress and end say holds for
+		// every event up to the head read after them.
+		wake := *c.wake.Load()
+		progress := c.progress.Load()
+		ended := isClosed(c.done)
+		head := c.head.Load()
+		for w.next < head && len(w.batch) < maxBatch {
+			ce := c.slots[w.next%n].Load()
+			if head-w.next > n || ce == nil || ce.seq != w.next {
+				// The ring moved past w's position: events are lost.
+				w.r.watch.terminated.Add(1)
+				w.r.log.Debug("watcher fell behind the watch cache; ending its watch",
+					"prefix", w.prefix, "lag", head-w.next, "size", n)
+				return w.finish(nil)
+			}
+			w.next++
+			ev, err := w.fromCache(ce)
+			if err != nil {
+				return w.finish(err)
+			}
+			w.seen = max(w.seen, ce.se.Revision)
+			if ev != nil {
+				w.batch = append(w.batch, ev)
+			}
+		}
+		if len(w.batch) > 0 {
+			return w.batch, true
+		}
+		if w.next < head {
+			continue
+		}
+		if w.opts.AllowBookmarks && progress != nil && progress != w.bookmarked && progress.rev >= w.seen {
+			w.seen, w.bookmarked = progress.rev, progress
+			return append(w.batch, progress.ev), true
+		}
+		if ended {
+			return w.finish(c.err)
+		}
+		select {
+		case <-wake:
+		case <-c.done:
+		case <-ctx.Done():
+			return w.finish(nil)
+		}
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

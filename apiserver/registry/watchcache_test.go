@@ -1,0 +1,250 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/labels"
+	"github.com/drover-io/drover/apiserver/registry"
+)
+
+// nextEvents reads the next batch of a Watcher, failing after a deadline.
+func nextEvents(t *testing.T, w *registry.Watcher) ([]*registry.Event, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	evs, more := w.Next(ctx)
+	require.NoError(t, ctx.Err(), "no watch event within 10s")
+	return append([]*registry.Event(nil), evs...), more
+}
+
+func newWatcher(t *testing.T, r *registry.Registry, ns string, opts registry.ListOptions) *registry.Watcher {
+	t.Helper()
+	w, err := r.NewWatcher(t.Context(), ns, opts)
+	require.NoError(t, err)
+	t.Cleanup(w.Close)
+	return w
+}
+
+func TestWatchCacheSharesEvents(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	pods := e.registry(t, podGVK, registry.Options{})
+	_, err := pods.Create(ctx, pod("z", "before", nil), registry.CreateOptions{})
+	require.NoError(t, err)
+	rev, err := e.st.Revision(ctx)
+	require.NoError(t, err)
+	from := registry.ListOptions{ResourceVersion: strconv.FormatInt(rev, 10)}
+	all := newWatcher(t, pods, "", from)
+	inA := newWatcher(t, pods, "a", from)
+	inB := newWatcher(t, pods, "b", from)
+
+	created, err := pods.Create(ctx, pod("a", "p1", map[string]string{"app": "x"}), registry.CreateOptions{})
+	require.NoError(t, err)
+	evAll, more := nextEvents(t, all)
+	require.True(t, more)
+	evA, _ := nextEvents(t, inA)
+	require.Len(t, evAll, 1)
+	require.Len(t, evA, 1)
+	require.Same(t, evAll[0], evA[0], "one Event for every watcher")
+	require.Equal(t, api.WatchAdded, evA[0].Type)
+	require.Equal(t, "p1", evA[0].Object.GetObjectMeta().Name, "the decoded object is there")
+	require.Equal(t, created.GetObjectMeta().ResourceVersion, evA[0].Object.GetObjectMeta().ResourceVersion)
+	require.Equal(t, &evAll[0].Line()[0], &evA[0].Line()[0], "one encoding for every watcher")
+	typ, name, rv := eventMeta(t, evA[0].WatchEvent())
+	require.Equal(t, step{api.WatchAdded, "p1"}, step{typ, name})
+	require.Equal(t, created.GetObjectMeta().ResourceVersion, rv)
+	require.Equal(t, `{"type":"ADDED","object":`+string(mustEncode(t, e.scheme, created))+"}\n", string(evA[0].Line()))
+
+	// The namespace b watcher skipped it: its next event is b's.
+	_, err = pods.Create(ctx, pod("b", "p2", nil), registry.CreateOptions{})
+	require.NoError(t, err)
+	evB, _ := nextEvents(t, inB)
+	require.Len(t, evB, 1)
+	require.Equal(t, "p2", evB[0].Object.GetObjectMeta().Name)
+
+	// A selector watcher gets its own ADDED (the object starts matching)
+	// while the others get the shared MODIFIED.
+	sel, err := labels.Parse("app=y")
+	require.NoError(t, err)
+	selective := newWatcher(t, pods, "a", registry.ListOptions{ResourceVersion: created.GetObjectMeta().ResourceVersion, LabelSelector: sel})
+	upd := api.DeepCopy(created.(*api.Pod))
+	upd.Labels["app"] = "y"
+	_, err = pods.Update(ctx, upd, registry.UpdateOptions{})
+	require.NoError(t, err)
+	evS, _ := nextEvents(t, selective)
+	evA, _ = nextEvents(t, inA)
+	require.Equal(t, api.WatchAdded, evS[0].Type)
+	require.Equal(t, api.WatchModified, evA[0].Type)
+	require.Same(t, evS[0].Object, evA[0].Object, "the object is decoded once")
+	require.Equal(t, uint64(0), pods.WatchStats().StoreWatches, "every watch was served from the cache")
+	require.Equal(t, int64(4), pods.WatchStats().Watchers)
+}
+
+func TestWatchCacheEndsSlowWatcher(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	pods := e.registry(t, podGVK, registry.Options{WatchCacheSize: 4})
+	_, err := pods.Create(ctx, pod("z", "before", nil), registry.CreateOptions{})
+	require.NoError(t, err)
+	rev, err := e.st.Revision(ctx)
+	require.NoError(t, err)
+	from := registry.ListOptions{ResourceVersion: strconv.FormatInt(rev, 10)}
+	slow := newWatcher(t, pods, "a", from)
+	fast := newWatcher(t, pods, "a", from)
+	for i := range 10 {
+		_, err := pods.Create(ctx, pod("a", fmt.Sprintf("p%d", i), nil), registry.CreateOptions{})
+		require.NoError(t, err)
+		evs, more := nextEvents(t, fast)
+		require.True(t, more)
+		require.Len(t, evs, 1, "the fast watcher keeps up")
+	}
+	evs, more := nextEvents(t, slow)
+	require.False(t, more, "the slow watcher is ended")
+	require.Empty(t, evs, "without an ERROR event: its client watches again")
+	require.Equal(t, uint64(1), pods.WatchStats().SlowTerminated)
+
+	// Watching again from where it was: older than the cache, so the
+	// store serves it, and nothing is lost.
+	again := newWatcher(t, pods, "a", from)
+	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
+	var names []string
+	for len(names) < 10 {
+		evs, more := nextEvents(t, again)
+		require.True(t, more)
+		for _, ev := range evs {
+			names = append(names, ev.Object.GetObjectMeta().Name)
+		}
+	}
+	require.Equal(t, []string{"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"}, names)
+}
+
+func TestWatchCacheWindow(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	pods := e.registry(t, podGVK, registry.Options{WatchCacheSize: 4})
+	first := newWatcher(t, pods, "a", registry.ListOptions{}) // starts the cache
+	var rvs []string
+	for i := range 6 {
+		p, err := pods.Create(ctx, pod("a", fmt.Sprintf("p%d", i), nil), registry.CreateOptions{})
+		require.NoError(t, err)
+		rvs = append(rvs, p.GetObjectMeta().ResourceVersion)
+		_, _ = nextEvents(t, first)
+	}
+	// The cache holds p2..p5: a watch from p1 starts from memory, one
+	// from p0 from the store.
+	w := newWatcher(t, pods, "a", registry.ListOptions{ResourceVersion: rvs[1]})
+	require.Equal(t, uint64(0), pods.WatchStats().StoreWatches)
+	evs, _ := nextEvents(t, w)
+	require.Len(t, evs, 4)
+	require.Equal(t, "p2", evs[0].Object.GetObjectMeta().Name)
+	w = newWatcher(t, pods, "a", registry.ListOptions{ResourceVersion: rvs[0]})
+	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
+	evs, _ = nextEvents(t, w)
+	require.Equal(t, "p1", evs[0].Object.GetObjectMeta().Name)
+}
+
+// TestWatchCacheOff runs the selector transitions with and without the
+// cache: the same events either way.
+func TestWatchCacheOff(t *testing.T) {
+	for _, size := range []int{-1, 0, 2} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			ctx := t.Context()
+			e := newEnv(t)
+			pods := e.registry(t, podGVK, registry.Options{WatchCacheSize: size})
+			web, err := labels.Parse("tier=web")
+			require.NoError(t, err)
+			ch, err := pods.Watch(ctx, "a", registry.ListOptions{LabelSelector: web})
+			require.NoError(t, err)
+			p, err := pods.Create(ctx, pod("a", "p", map[string]string{"tier": "db"}), registry.CreateOptions{})
+			require.NoError(t, err)
+			var want []step
+			for _, tier := range []string{"web", "db", "web"} {
+				cp := api.DeepCopy(p.(*api.Pod))
+				cp.Labels["tier"] = tier
+				p, err = pods.Update(ctx, cp, registry.UpdateOptions{})
+				require.NoError(t, err)
+				typ := api.WatchAdded
+				if tier == "db" {
+					typ = api.WatchDeleted
+				}
+				want = append(want, step{typ, "p"})
+				expect(t, ch, want[len(want)-1]) // read along: size 2 is small
+			}
+			_, err = pods.Delete(ctx, "a", "p", registry.DeleteOptions{})
+			require.NoError(t, err)
+			expect(t, ch, step{api.WatchDeleted, "p"})
+			wantStore := uint64(0)
+			if size < 0 {
+				wantStore = 1
+			}
+			require.Equal(t, wantStore, pods.WatchStats().StoreWatches)
+		})
+	}
+}
+
+// TestWatchCacheConcurrent has writers and watchers run at once (for the
+// race detector): every watcher sees every change, in order.
+func TestWatchCacheConcurrent(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	pods := e.registry(t, podGVK, registry.Options{})
+	const watchers, writers, perWriter = 16, 4, 25
+	var chans []<-chan api.WatchEvent
+	for range watchers {
+		ch, err := pods.Watch(ctx, "", registry.ListOptions{})
+		require.NoError(t, err)
+		chans = append(chans, ch)
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				_, err := pods.Create(ctx, pod("a", fmt.Sprintf("w%d-%d", w, i), nil), registry.CreateOptions{})
+				require.NoError(t, err)
+			}
+		})
+	}
+	for _, ch := range chans {
+		wg.Go(func() {
+			last := int64(0)
+			for range writers * perWriter {
+				ev := next(t, ch)
+				_, _, rv := eventMeta(t, ev)
+				n, err := strconv.ParseInt(rv, 10, 64)
+				require.NoError(t, err)
+				require.Greater(t, n, last, "in revision order")
+				last = n
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestRegistryCloseEndsWatches(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	pods := e.registry(t, podGVK, registry.Options{})
+	ch, err := pods.Watch(ctx, "", registry.ListOptions{})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), pods.WatchStats().Watchers)
+	require.NoError(t, pods.Close())
+	requireClosed(t, ch)
+	require.Equal(t, int64(0), pods.WatchStats().Watchers)
+	require.NoError(t, pods.Close(), "Close twice")
+
+	// Later watches have store watches of their own.
+	ch, err = pods.Watch(ctx, "", registry.ListOptions{})
+	require.NoError(t, err)
+	_, err = pods.Create(ctx, pod("a", "p", nil), registry.CreateOptions{})
+	require.NoError(t, err)
+	expect(t, ch, step{api.WatchAdded, "p"})
+	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
+}
