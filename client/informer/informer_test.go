@@ -38,12 +38,8 @@ type registryLW struct {
 
 func (r *registryLW) List(ctx context.Context, o informer.ListOptions) (*informer.Page, error) {
 	r.lists.Add(1)
-	sel, err := labels.Parse(o.LabelSelector)
-	if err != nil {
-		return nil, err
-	}
 	list, err := r.reg.List(ctx, "", registry.ListOptions{
-		LabelSelector: sel, Limit: o.Limit, Continue: o.Continue, ResourceVersion: o.ResourceVersion,
+		Limit: o.Limit, Continue: o.Continue, ResourceVersion: o.ResourceVersion,
 	})
 	if err != nil {
 		return nil, err
