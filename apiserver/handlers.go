@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -348,8 +349,30 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return data, nil
 }
 
+// checkBodyType refuses, with 415, a body that is neither JSON nor YAML
+// (kubectl's typed clients first send protobuf, and fall back to JSON on
+// a 415). No Content-Type is taken as JSON or YAML, by content.
+func checkBodyType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+		return api.NewBadRequest("invalid Content-Type %q: %v", ct, err)
+	case mt == "application/json", mt == "application/yaml", mt == "application/x-yaml", mt == "text/yaml", mt == "*/*":
+		return nil
+	}
+	return api.NewStatusError(http.StatusUnsupportedMediaType, api.StatusReasonUnsupportedMediaType,
+		fmt.Sprintf("the body of the request was in an unknown format (%s): accepted media types are application/json and application/yaml", mt))
+}
+
 // decodeBody reads and strictly decodes an object of t's kind.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, t target) (api.Object, error) {
+	if err := checkBodyType(r); err != nil {
+		return nil, err
+	}
 	data, err := s.readBody(w, r)
 	if err != nil {
 		return nil, err

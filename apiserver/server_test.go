@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -318,6 +319,30 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("namespace does not match the path", func(t *testing.T) {
 		e.status(t, http.StatusBadRequest, api.StatusReasonBadRequest, "POST", base, podJSON("other", "web", ""))
+	})
+	t.Run("body media type", func(t *testing.T) {
+		for _, tc := range []struct {
+			ct   string
+			code int
+		}{
+			{"application/vnd.kubernetes.protobuf", http.StatusUnsupportedMediaType},
+			{"text/plain", http.StatusUnsupportedMediaType},
+			{"application/json; charset=utf-8", http.StatusCreated},
+			{"application/yaml", http.StatusCreated},
+			{"nonsense;;", http.StatusBadRequest},
+		} {
+			req, err := http.NewRequest("POST", e.srv.URL+base, strings.NewReader(podJSON("", "ct-"+strconv.Itoa(tc.code)+"-"+strconv.Itoa(len(tc.ct)), "")))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", tc.ct)
+			resp, err := e.srv.Client().Do(req)
+			require.NoError(t, err)
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.Equal(t, tc.code, resp.StatusCode, "%s: %s", tc.ct, data)
+			if tc.code == http.StatusUnsupportedMediaType {
+				require.Contains(t, string(data), `"reason":"UnsupportedMediaType"`)
+			}
+		}
 	})
 	t.Run("unknown query parameter", func(t *testing.T) {
 		st := e.status(t, http.StatusBadRequest, api.StatusReasonBadRequest, "GET", base+"?labelSelecter=a", "")
