@@ -639,6 +639,31 @@ func (g *schemaGen) named(t reflect.Type, s map[string]any) map[string]any {
 	return map[string]any{"$ref": g.refPrefix + name}
 }
 
+// SwaggerDocer is the optional interface of a Go type that documents its
+// schema in the OpenAPI documents (and so in kubectl explain), as the
+// Kubernetes API types do: SwaggerDoc returns the description of the type
+// under "" and of each field under its JSON name. It is called on the
+// zero value of the type.
+//
+//	func (WidgetSpec) SwaggerDoc() map[string]string {
+//		return map[string]string{
+//			"":     "WidgetSpec is the desired state of a Widget.",
+//			"size": "Size is the number of parts, at least 1.",
+//		}
+//	}
+type SwaggerDocer interface {
+	SwaggerDoc() map[string]string
+}
+
+// swaggerDoc returns the descriptions of struct type t, if it is a
+// SwaggerDocer.
+func swaggerDoc(t reflect.Type) map[string]string {
+	if d, ok := reflect.New(t).Interface().(SwaggerDocer); ok {
+		return d.SwaggerDoc()
+	}
+	return nil
+}
+
 // structRef generates the schema of struct type t, once, and returns a
 // reference to it.
 func (g *schemaGen) structRef(t reflect.Type) map[string]any {
@@ -650,6 +675,9 @@ func (g *schemaGen) structRef(t reflect.Type) map[string]any {
 		}
 		g.names[t] = name
 		s := map[string]any{"type": "object"}
+		if d := swaggerDoc(t)[""]; d != "" {
+			s["description"] = d
+		}
 		g.schemas[name] = s // before the fields, for recursive types
 		props := map[string]any{}
 		var required []string
@@ -669,6 +697,7 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 	if depth > 8 {
 		return
 	}
+	docs := swaggerDoc(t)
 	for f := range t.Fields() {
 		tag := f.Tag.Get("json")
 		if tag == "-" {
@@ -700,7 +729,11 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 			s["x-kubernetes-patch-merge-key"] = key
 			s["x-kubernetes-patch-strategy"] = "merge"
 		}
-		props[name] = g.withDescription(s, commonDescriptions[name])
+		desc := docs[name]
+		if desc == "" {
+			desc = commonDescriptions[name]
+		}
+		props[name] = g.withDescription(s, desc)
 		optional := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
 		if !optional && name != "apiVersion" && name != "kind" {
 			*required = append(*required, name)

@@ -343,9 +343,19 @@ func TestOpenAPIV3Schemas(t *testing.T) {
 	require.Equal(t, "array", get(list, "properties", "items", "type"))
 
 	_, gizmo := schemaOf(t, docs["apis/example.com/v1"], "Gizmo")
+	require.Equal(t, "Gizmo is a kind of the API group-version \"example.com/v1\".", gizmo["description"])
 	gspec := resolve(t, docs["apis/example.com/v1"], get(gizmo, "properties", "spec"))
 	require.Equal(t, "port", get(gspec, "properties", "ports", "x-kubernetes-patch-merge-key"))
 	require.Nil(t, gspec["required"])
+	// Descriptions from SwaggerDoc.
+	require.Equal(t, "GizmoSpec is the desired state of a Gizmo.", gspec["description"])
+	require.Equal(t, map[string]any{"type": "integer", "format": "int32", "description": "Size is the number of parts."},
+		get(gspec, "properties", "size"))
+	require.Nil(t, get(gspec, "properties", "color", "description"))
+}
+
+func (GizmoSpec) SwaggerDoc() map[string]string {
+	return map[string]string{"": "GizmoSpec is the desired state of a Gizmo.", "size": "Size is the number of parts."}
 }
 
 func TestOpenAPIV2(t *testing.T) {
