@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -40,7 +41,13 @@ func (s *Server) parseDelete(w http.ResponseWriter, r *http.Request) (deleteRequ
 	}
 	var do api.DeleteOptions
 	if len(strings.TrimSpace(string(data))) > 0 {
-		if err := api.UnmarshalStrict(data, &do); err != nil {
+		// client-go's typed clients send the body as protobuf.
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == api.ContentTypeProtobuf {
+			err = s.cfg.Scheme.DecodeProtobufInto(data, &do)
+		} else {
+			err = api.UnmarshalStrict(data, &do)
+		}
+		if err != nil {
 			return deleteRequest{}, api.NewBadRequest("invalid DeleteOptions in the request body: %v", err)
 		}
 		if do.Kind != "" && do.Kind != "DeleteOptions" {

@@ -349,29 +349,38 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return data, nil
 }
 
-// checkBodyType refuses, with 415, a body that is neither JSON nor YAML
-// (kubectl's typed clients first send protobuf, and fall back to JSON on
-// a 415). No Content-Type is taken as JSON or YAML, by content.
-func checkBodyType(r *http.Request) error {
+// checkBodyType refuses, with 415, a body that is neither JSON, YAML nor
+// Kubernetes protobuf, and reports whether it is protobuf: client-go's typed
+// clients (kubectl create) send protobuf by default and do not fall back
+// to JSON on a 415. No Content-Type is taken as JSON or YAML, by content.
+func checkBodyType(r *http.Request) (protobuf bool, err error) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return nil
+		return false, nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	switch {
 	case err != nil:
-		return api.NewBadRequest("invalid Content-Type %q: %v", ct, err)
+		return false, api.NewBadRequest("invalid Content-Type %q: %v", ct, err)
 	case mt == "application/json", mt == "application/yaml", mt == "application/x-yaml", mt == "text/yaml", mt == "*/*":
-		return nil
+		return false, nil
+	case mt == api.ContentTypeProtobuf:
+		return true, nil
 	}
-	return api.NewStatusError(http.StatusUnsupportedMediaType, api.StatusReasonUnsupportedMediaType,
-		fmt.Sprintf("the body of the request was in an unknown format (%s): accepted media types are application/json and application/yaml", mt))
+	return false, api.NewStatusError(http.StatusUnsupportedMediaType, api.StatusReasonUnsupportedMediaType,
+		fmt.Sprintf("the body of the request was in an unknown format (%s): accepted media types are application/json, application/yaml and %s", mt, api.ContentTypeProtobuf))
 }
 
-// decodeBody reads and strictly decodes an object of t's kind.
+// decodeBody reads and strictly decodes an object of t's kind, from JSON,
+// YAML or, for the built-in kinds, Kubernetes protobuf.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, t target) (api.Object, error) {
-	if err := checkBodyType(r); err != nil {
+	protobuf, err := checkBodyType(r)
+	if err != nil {
 		return nil, err
+	}
+	if protobuf && !t.kind.HasProtobuf() {
+		return nil, api.NewStatusError(http.StatusUnsupportedMediaType, api.StatusReasonUnsupportedMediaType,
+			fmt.Sprintf("%s has no protobuf encoding: send the body as application/json or application/yaml", t.kind.GroupVersionKind))
 	}
 	data, err := s.readBody(w, r)
 	if err != nil {
@@ -381,7 +390,12 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, t target) (a
 		return nil, api.NewBadRequest("the request body is empty: a %s is required", t.kind.GroupVersionKind)
 	}
 	obj := t.kind.New()
-	if err := s.cfg.Scheme.DecodeInto(data, obj); err != nil {
+	if protobuf {
+		err = s.cfg.Scheme.DecodeProtobufInto(data, obj)
+	} else {
+		err = s.cfg.Scheme.DecodeInto(data, obj)
+	}
+	if err != nil {
 		if de, ok := errors.AsType[*api.DecodeError](err); ok {
 			return nil, de.ToStatusError()
 		}

@@ -325,7 +325,8 @@ func TestErrors(t *testing.T) {
 			ct   string
 			code int
 		}{
-			{"application/vnd.kubernetes.protobuf", http.StatusUnsupportedMediaType},
+			{"application/vnd.kubernetes.protobuf", http.StatusBadRequest}, // JSON is not protobuf
+			{"application/cbor", http.StatusUnsupportedMediaType},
 			{"text/plain", http.StatusUnsupportedMediaType},
 			{"application/json; charset=utf-8", http.StatusCreated},
 			{"application/yaml", http.StatusCreated},

@@ -151,12 +151,28 @@ var errModified = errors.New("the object has been modified; please apply your ch
 // it strictly into v, whose kind must be gvk: the body may leave kind and
 // apiVersion out, or give gvk's (or one of altVersions).
 func (s *Server) decodeSubresource(w http.ResponseWriter, r *http.Request, v api.Object, gvk api.GroupVersionKind, altVersions ...string) error {
+	protobuf, err := checkBodyType(r)
+	if err != nil {
+		return err
+	}
 	data, err := s.readBody(w, r)
 	if err != nil {
 		return err
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return api.NewBadRequest("the request body is empty: a %s is required", gvk)
+	}
+	if protobuf {
+		// Typed clients (kubectl drain's evictions, schedulers' bindings)
+		// send these bodies as protobuf.
+		if err := s.cfg.Scheme.DecodeProtobufInto(data, v); err != nil {
+			if de, ok := errors.AsType[*api.DecodeError](err); ok {
+				return de.ToStatusError()
+			}
+			return api.NewBadRequest("decode the request body: %v", err)
+		}
+		v.GetTypeMeta().SetGroupVersionKind(gvk)
+		return nil
 	}
 	return decodeStrict(data, v, gvk, altVersions...)
 }
