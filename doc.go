@@ -36,9 +36,26 @@
 //     delete and watch (uid, generateName, generation, the status
 //     subresource, finalizers, optimistic concurrency, paging, selectors).
 //   - [github.com/drover-io/drover/apiserver]: the Kubernetes REST front
-//     over the registries: paths, verbs including watch and patch,
-//     discovery, Status errors, health and metrics. (In progress: see the
-//     package doc for what is not there yet.)
+//     over the registries: paths and verbs (watch, patch, deletecollection,
+//     graceful deletion), subresources (status, scale, binding, eviction,
+//     log), discovery, OpenAPI, Table output for kubectl, JSON, YAML and
+//     protobuf request bodies, Status errors, health and metrics; an
+//     in-process transport; event expiry and store compaction (Run).
+//     [github.com/drover-io/drover/apiserver/admission] is the ordered chain
+//     of mutating and validating plugins every write goes through.
+//   - [github.com/drover-io/drover/client]: the client every component and
+//     user talks to the API server with, over HTTP (kubeconfig, TLS,
+//     tokens) or in process, with retries and a typed facade;
+//     [github.com/drover-io/drover/client/informer] keeps indexed,
+//     shared, in-memory copies of a kind's objects in step with the server;
+//     [github.com/drover-io/drover/client/workqueue] is the rate-limited,
+//     de-duplicating queue; [github.com/drover-io/drover/client/record]
+//     writes aggregated Events; [github.com/drover-io/drover/client/leaderelection]
+//     elects one leader through a Lease.
+//   - [github.com/drover-io/drover/controller]: the reconcile runtime
+//     (Reconciler, Builder, Manager) that Drover's own controllers and
+//     yours are written with; [github.com/drover-io/drover/controller/controllertest]
+//     runs them against a real in-process API server in a millisecond.
 //
 // # Reading manifests
 //
@@ -75,6 +92,27 @@
 // Three or five members form a highly available store: the first
 // bootstraps, the others Join through any member; every member accepts
 // writes and linearizable reads.
+//
+// # A controller
+//
+// A reconciler reads the state of one object and makes the world match it;
+// the Manager feeds it the keys of objects that changed:
+//
+//	mgr, err := controller.NewManager(controller.ManagerConfig{Client: c})
+//	if err != nil {
+//		return err
+//	}
+//	err = controller.NewControllerManagedBy(mgr).
+//		For(&api.Deployment{}).   // reconcile a Deployment when it changes,
+//		Owns(&api.ReplicaSet{}).  // or when a ReplicaSet it controls does
+//		Complete(controller.Func(func(ctx context.Context, req controller.Request) (controller.Result, error) {
+//			// read, compare, act; idempotent
+//			return controller.Result{}, nil
+//		}))
+//	if err != nil {
+//		return err
+//	}
+//	return mgr.Start(ctx)
 //
 // # Your own kinds
 //
