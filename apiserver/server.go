@@ -90,9 +90,9 @@
 // sendInitialEvents is accepted and ignored: a watch from resourceVersion ""
 // or "0" always starts with the current state. There is no
 // PodDisruptionBudget kind: an eviction is always allowed (never 429).
-// pods/exec, attach and portforward are not served. Objects are served in
-// JSON only (no protobuf; the OpenAPI v2 document is also served in
-// protobuf), and a watch does not send Tables yet.
+// pods/exec, attach and portforward are not served. Responses are JSON
+// only (request bodies may also be YAML or, for the built-in kinds,
+// Kubernetes protobuf; the OpenAPI v2 document is served in protobuf).
 package apiserver
 
 import (
@@ -250,6 +250,20 @@ type Server struct {
 	handler   http.Handler
 	openapi   openAPIState // the OpenAPI documents, made on first use (openapi.go)
 	running   atomic.Bool  // Run is running
+	watches   watchSet     // the open watches, for Close (watch.go)
+}
+
+// Close ends every open watch, refuses new ones, and stops the kinds'
+// watch caches. Call it after the HTTP server has stopped accepting
+// requests (http.Server.Shutdown does not end watches whose connection the
+// server took over). Other requests are served as before. It is safe to
+// call more than once.
+func (s *Server) Close() error {
+	s.watches.closeAll()
+	for _, r := range s.regs {
+		_ = r.Close()
+	}
+	return nil
 }
 
 // groupInfo is one API group and its versions, preferred first.

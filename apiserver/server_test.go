@@ -68,8 +68,9 @@ func (p *panicStore) Ready() error {
 }
 
 type env struct {
-	srv *httptest.Server
-	st  *panicStore
+	srv    *httptest.Server
+	st     *panicStore
+	server *apiserver.Server
 }
 
 func newEnv(t testing.TB, mutate ...func(*apiserver.Config)) *env {
@@ -90,8 +91,11 @@ func newEnv(t testing.TB, mutate ...func(*apiserver.Config)) *env {
 	s, err := apiserver.New(cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	e := &env{srv: srv, st: st}
+	t.Cleanup(func() {
+		srv.Close()
+		_ = s.Close() // the watches that took their connection over
+	})
+	e := &env{srv: srv, st: st, server: s}
 	// The default admission chain needs the namespaces the tests use.
 	for _, ns := range testNamespaces {
 		code, body := e.do(t, "POST", "/api/v1/namespaces",

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/drover-io/drover/api"
@@ -27,30 +28,106 @@ import (
 // metrics therefore see a watch end when its stream starts. Other
 // protocols (HTTP/2, HTTP/1.0, a ResponseWriter that cannot be taken
 // over) stream from the handler instead.
+//
+// A watch that asks for Tables (kubectl get -w) gets each object as a
+// Table of one row, made for it alone, from the handler.
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
+	topts, asTable, err := tableRequest(r)
+	if err != nil {
+		return err
+	}
 	ctx, cancel, watcher, err := startWatch(r, t)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache, private")
-	if conn := hijack(w, r); conn != nil {
-		go streamConn(ctx, cancel, conn, watcher)
-		return nil
+	if !asTable {
+		if conn := hijack(w, r); conn != nil {
+			id, ok := s.watches.add(cancel)
+			if !ok {
+				cancel() // the server is closed: end at once
+			}
+			go func() {
+				defer s.watches.remove(id)
+				streamConn(ctx, cancel, conn, watcher)
+			}()
+			return nil
+		}
 	}
 	defer cancel()
 	defer watcher.Close()
+	id, ok := s.watches.add(cancel)
+	if !ok {
+		return api.NewStatusError(http.StatusServiceUnavailable, api.StatusReasonServiceUnavailable, "the server is shutting down")
+	}
+	defer s.watches.remove(id)
 	stop := context.AfterFunc(r.Context(), cancel)
 	defer stop()
-	streamWatch(ctx, w, watcher)
+	line := func(ev *registry.Event) []byte { return ev.Line() }
+	if asTable {
+		line = func(ev *registry.Event) []byte {
+			if ev.Object == nil { // BOOKMARK, ERROR
+				return ev.Line()
+			}
+			l, err := s.tableEventLine(t.kind, ev.Type, ev.Object, topts)
+			if err != nil {
+				s.log.Error("a watch event as a table", "err", err)
+				return nil
+			}
+			return l
+		}
+	}
+	streamWatch(ctx, w, watcher, line)
 	return nil
+}
+
+// watchSet is the cancel functions of the open watches, so Close can end
+// them: those that took their connection over are out of net/http's
+// reach.
+type watchSet struct {
+	mu     sync.Mutex
+	closed bool
+	next   uint64
+	open   map[uint64]context.CancelFunc
+}
+
+// add records cancel and returns its id; ok is false if the set is closed.
+func (ws *watchSet) add(cancel context.CancelFunc) (id uint64, ok bool) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.closed {
+		return 0, false
+	}
+	if ws.open == nil {
+		ws.open = make(map[uint64]context.CancelFunc)
+	}
+	ws.next++
+	ws.open[ws.next] = cancel
+	return ws.next, true
+}
+
+func (ws *watchSet) remove(id uint64) {
+	ws.mu.Lock()
+	delete(ws.open, id)
+	ws.mu.Unlock()
+}
+
+// closeAll cancels every open watch and refuses new ones.
+func (ws *watchSet) closeAll() {
+	ws.mu.Lock()
+	ws.closed = true
+	open := ws.open
+	ws.open = nil
+	ws.mu.Unlock()
+	for _, cancel := range open {
+		cancel()
+	}
 }
 
 // startWatch parses the request and starts its Watcher, with the context
 // it runs in: not the request's, which ends when the handler returns, but
 // one that cancel (or timeoutSeconds) ends.
-//
-//go:noinline
 func startWatch(r *http.Request, t target) (context.Context, context.CancelFunc, *registry.Watcher, error) {
 	q := r.URL.Query()
 	opts, err := listOptions(q)
@@ -111,6 +188,9 @@ func hijack(w http.ResponseWriter, r *http.Request) net.Conn {
 	return conn
 }
 
+// watchWriteTimeout is how long a write to a watch's client may block.
+const watchWriteTimeout = time.Minute
+
 // streamConn writes the events of watcher to conn, one chunk per batch,
 // until the stream ends, ctx ends or the client goes away, and then closes
 // the watcher and the connection.
@@ -130,6 +210,9 @@ func streamConn(ctx context.Context, cancel context.CancelFunc, conn net.Conn, w
 		events, more := watcher.Next(ctx)
 		if len(events) > 0 {
 			buf = appendChunk(buf[:0], events)
+			// A client that stops reading is let go after a while rather
+			// than holding the goroutine and its buffers for ever.
+			_ = conn.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
 			if _, err := conn.Write(buf); err != nil {
 				return
 			}
@@ -139,6 +222,7 @@ func streamConn(ctx context.Context, cancel context.CancelFunc, conn net.Conn, w
 		}
 		if !more {
 			// The last chunk, unless the client is gone.
+			_ = conn.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
 			_, _ = conn.Write([]byte("0\r\n\r\n"))
 			return
 		}
@@ -161,14 +245,19 @@ func appendChunk(b []byte, events []*registry.Event) []byte {
 
 // streamWatch writes the events of watcher to w until it ends or the
 // client goes away.
-func streamWatch(ctx context.Context, w http.ResponseWriter, watcher *registry.Watcher) {
+func streamWatch(ctx context.Context, w http.ResponseWriter, watcher *registry.Watcher, line func(*registry.Event) []byte) {
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
 	for {
 		events, more := watcher.Next(ctx)
 		for _, ev := range events {
-			if _, err := w.Write(ev.Line()); err != nil {
+			l := line(ev)
+			if l == nil {
+				continue
+			}
+			_ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+			if _, err := w.Write(l); err != nil {
 				return // the client is gone
 			}
 		}

@@ -3,6 +3,8 @@ package apiserver_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"runtime"
 	"strings"
@@ -74,4 +76,79 @@ func TestWatchClientGoesAway(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the watch did not end within 10s")
 		runtime.Gosched()
 	}
+}
+
+// TestWatchAsTable is kubectl get -w: each object comes as a Table of one
+// row with the kind's columns; the stream is not taken over.
+func TestWatchAsTable(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/namespaces/default/pods?watch=1&resourceVersion=1", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+	resp, err := e.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	rd := bufio.NewReader(resp.Body)
+	e.ok(t, http.StatusCreated, "POST", "/api/v1/namespaces/default/pods", podJSON("", "web", ""))
+	line, err := rd.ReadString('\n')
+	require.NoError(t, err)
+	var ev struct {
+		Type   string
+		Object struct {
+			Kind              string
+			APIVersion        string
+			ColumnDefinitions []struct{ Name string }
+			Rows              []struct {
+				Cells  []any
+				Object struct{ Kind string }
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(line), &ev), line)
+	require.Equal(t, "ADDED", ev.Type)
+	require.Equal(t, "Table", ev.Object.Kind)
+	require.Equal(t, "meta.k8s.io/v1", ev.Object.APIVersion)
+	require.Equal(t, "Name", ev.Object.ColumnDefinitions[0].Name)
+	require.Equal(t, "Ready", ev.Object.ColumnDefinitions[1].Name)
+	require.Len(t, ev.Object.Rows, 1)
+	require.Equal(t, "web", ev.Object.Rows[0].Cells[0])
+	require.Equal(t, "PartialObjectMetadata", ev.Object.Rows[0].Object.Kind)
+}
+
+// TestCloseEndsWatches checks that Server.Close ends open watches, the
+// ones that took their connection over included, and refuses new ones.
+func TestCloseEndsWatches(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var bodies []*http.Response
+	for _, accept := range []string{"application/json", "application/json;as=Table;v=v1;g=meta.k8s.io"} {
+		req, err := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/pods?watch=1", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", accept)
+		resp, err := e.srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		bodies = append(bodies, resp)
+	}
+	require.NoError(t, e.server.Close())
+	for _, resp := range bodies {
+		_, err := io.ReadAll(resp.Body) // returns: the stream ended
+		require.NoError(t, err)
+	}
+	code, _ := e.do(t, "GET", "/api/v1/pods?watch=1&allowWatchBookmarks=true", "")
+	require.Equal(t, http.StatusOK, code, "a hijacked watch starts and ends at once")
+	req, err := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/pods?watch=1", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := e.srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.NoError(t, e.server.Close(), "twice")
+	e.ok(t, http.StatusOK, "GET", "/api/v1/pods", "")
 }

@@ -21,8 +21,9 @@ import (
 // feeds a ring of the most recent changes to the kind (Options.WatchCacheSize
 // of them). The ring is the only queue: a watcher is a cursor into it, and
 // reads, filters and sends the events itself, on its own goroutine (for
-// HTTP, the handler's). So the goroutine that feeds the ring never waits
-// for a watcher, and an idle watcher costs a few hundred bytes.
+// HTTP, the one that writes to its connection). So the goroutine that
+// feeds the ring never waits for a watcher, and an idle watcher costs a
+// few hundred bytes here.
 //
 // A watcher that falls a whole ring behind has lost events: its watch ends
 // (and is counted in WatchStats.SlowTerminated), and its client watches
