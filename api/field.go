@@ -135,11 +135,17 @@ type noValue struct{}
 // Error returns "spec.replicas: Invalid value: -1: must be greater than or
 // equal to 0".
 func (e *FieldError) Error() string {
-	var b strings.Builder
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
+	if e.Field == "" {
+		return e.ErrorBody()
 	}
+	return e.Field + ": " + e.ErrorBody()
+}
+
+// ErrorBody returns the error without the field: "Invalid value: -1: must
+// be greater than or equal to 0", the message of a Status cause, whose
+// field is given apart.
+func (e *FieldError) ErrorBody() string {
+	var b strings.Builder
 	b.WriteString(e.Type.String())
 	if _, hidden := e.BadValue.(noValue); !hidden && e.BadValue != nil {
 		b.WriteString(": ")

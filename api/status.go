@@ -160,7 +160,7 @@ func NewConflict(gr GroupResource, name string, err error) *StatusError {
 func NewInvalid(gk GroupKind, name string, errs ErrorList) *StatusError {
 	causes := make([]StatusCause, len(errs))
 	for i, e := range errs {
-		causes[i] = StatusCause{Type: CauseType(e.Type), Message: e.Error(), Field: e.Field}
+		causes[i] = StatusCause{Type: CauseType(e.Type), Message: e.ErrorBody(), Field: e.Field}
 	}
 	return newStatusError(http.StatusUnprocessableEntity, StatusReasonInvalid,
 		&StatusDetails{Name: name, Group: gk.Group, Kind: gk.Kind, Causes: causes},

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -1660,6 +1661,14 @@ spec:
 	}
 	status := NewInvalid(GroupKind{Group: "apps", Kind: "Deployment"}, "Web_1", errs)
 	assert.Len(t, status.Status.Details.Causes, len(errs))
+	// A cause gives its field apart: its message does not repeat it (kubectl
+	// prints "* <field>: <message>").
+	for _, c := range status.Status.Details.Causes {
+		assert.NotEmpty(t, c.Field)
+		assert.NotContains(t, c.Message, c.Field+":")
+	}
+	assert.Equal(t, "Required value", status.Status.Details.Causes[slices.IndexFunc(status.Status.Details.Causes,
+		func(c StatusCause) bool { return c.Field == "spec.template.spec.containers[0].image" })].Message)
 }
 
 func TestSemanticEqual(t *testing.T) {
