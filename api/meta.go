@@ -101,6 +101,26 @@ func (m *ObjectMeta) ControllerRef() *OwnerReference {
 	return nil
 }
 
+// IsControlledBy reports whether the object's controller reference points
+// at the object with uid.
+func (m *ObjectMeta) IsControlledBy(uid UID) bool {
+	r := m.ControllerRef()
+	return r != nil && uid != "" && r.UID == uid
+}
+
+// NewControllerRef returns the owner reference a controller puts on the
+// objects it makes for owner, an object of kind gvk (given apart, since an
+// object read from a cache may have no kind or apiVersion set): Controller
+// and BlockOwnerDeletion are true.
+func NewControllerRef(owner Object, gvk GroupVersionKind) OwnerReference {
+	m := owner.GetObjectMeta()
+	yes, block := true, true
+	return OwnerReference{
+		APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: m.Name, UID: m.UID,
+		Controller: &yes, BlockOwnerDeletion: &block,
+	}
+}
+
 // HasFinalizer reports whether name is among the object's finalizers.
 func (m *ObjectMeta) HasFinalizer(name string) bool {
 	for _, f := range m.Finalizers {
