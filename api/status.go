@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Status is the body of every API error response (and of a few successful
@@ -157,15 +158,31 @@ func NewConflict(gr GroupResource, name string, err error) *StatusError {
 
 // NewInvalid reports an object that failed validation, with one cause per
 // field error.
+//
+// At most MaxInvalidCauses errors are reported, in the causes and in the
+// message, which then says how many more there were: an object built to
+// have a million invalid fields must not make a response of hundreds of
+// megabytes.
 func NewInvalid(gk GroupKind, name string, errs ErrorList) *StatusError {
-	causes := make([]StatusCause, len(errs))
-	for i, e := range errs {
+	shown := errs
+	if len(shown) > MaxInvalidCauses {
+		shown = shown[:MaxInvalidCauses]
+	}
+	causes := make([]StatusCause, len(shown))
+	for i, e := range shown {
 		causes[i] = StatusCause{Type: CauseType(e.Type), Message: e.ErrorBody(), Field: e.Field}
+	}
+	msg := shown.Error()
+	if more := len(errs) - len(shown); more > 0 {
+		msg = strings.TrimSuffix(msg, "]") + fmt.Sprintf(", and %d more errors]", more)
 	}
 	return newStatusError(http.StatusUnprocessableEntity, StatusReasonInvalid,
 		&StatusDetails{Name: name, Group: gk.Group, Kind: gk.Kind, Causes: causes},
-		"%s %q is invalid: %s", gk, name, errs.Error())
+		"%s %q is invalid: %s", gk, name, msg)
 }
+
+// MaxInvalidCauses is the most field errors an Invalid Status reports.
+const MaxInvalidCauses = 100
 
 // NewBadRequest reports a malformed request.
 func NewBadRequest(format string, args ...any) *StatusError {

@@ -1743,3 +1743,16 @@ func TestValidateKnowsEveryBuiltinKind(t *testing.T) {
 		})
 	}
 }
+
+func TestNewInvalidCapsItsSize(t *testing.T) {
+	var errs ErrorList
+	for i := range 100_000 {
+		errs = append(errs, Required(NewPath("spec", "containers").Index(i).Child("name"), ""))
+	}
+	st := NewInvalid(GroupKind{Kind: "Pod"}, "web", errs)
+	assert.Len(t, st.Status.Details.Causes, MaxInvalidCauses)
+	assert.Less(t, len(st.Status.Message), 10_000)
+	assert.True(t, strings.HasSuffix(st.Status.Message, ", and 99900 more errors]"), st.Status.Message[len(st.Status.Message)-60:])
+	few := NewInvalid(GroupKind{Kind: "Pod"}, "web", errs[:2])
+	assert.NotContains(t, few.Status.Message, "more errors")
+}
