@@ -2,9 +2,12 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/drover-io/drover/api"
@@ -88,7 +91,11 @@ func (s *Server) hasGroupVersion(gv api.GroupVersion) bool {
 	return false
 }
 
-func (s *Server) serveAPIVersions(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveAPIVersions(w http.ResponseWriter, r *http.Request) {
+	if acceptsAggregated(r) {
+		s.serveAggregated(w, true)
+		return
+	}
 	v := APIVersions{Kind: "APIVersions", APIVersion: "v1", Versions: []string{}}
 	for _, g := range s.groups {
 		if g.name == "" {
@@ -107,7 +114,11 @@ func apiGroup(g groupInfo) APIGroup {
 	return out
 }
 
-func (s *Server) serveAPIGroupList(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveAPIGroupList(w http.ResponseWriter, r *http.Request) {
+	if acceptsAggregated(r) {
+		s.serveAggregated(w, false)
+		return
+	}
 	l := APIGroupList{Kind: "APIGroupList", APIVersion: "v1", Groups: []APIGroup{}}
 	for _, g := range s.groups {
 		if g.name != "" {
@@ -154,6 +165,132 @@ func (s *Server) serveAPIResourceList(w http.ResponseWriter, gv api.GroupVersion
 		return 0
 	})
 	s.writeJSON(w, http.StatusOK, l)
+}
+
+// Aggregated discovery: /api and /apis answer, to a client that asks for it
+// in Accept (kubectl and client-go do), every resource of every version of
+// their groups in one document, instead of one request per group version.
+
+// aggregatedContentType is the media type of an APIGroupDiscoveryList.
+const aggregatedContentType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+// APIGroupDiscoveryList is the aggregated body of /api (the core group)
+// and /apis (the other groups).
+type APIGroupDiscoveryList struct {
+	Kind       string              `json:"kind"`
+	APIVersion string              `json:"apiVersion"`
+	Metadata   struct{}            `json:"metadata"`
+	Items      []APIGroupDiscovery `json:"items"`
+}
+
+// APIGroupDiscovery is one group, its versions preferred first.
+type APIGroupDiscovery struct {
+	Metadata struct {
+		Name string `json:"name,omitempty"`
+	} `json:"metadata"`
+	Versions []APIVersionDiscovery `json:"versions"`
+}
+
+// APIVersionDiscovery is one version of a group and its resources.
+type APIVersionDiscovery struct {
+	Version   string                 `json:"version"`
+	Resources []APIResourceDiscovery `json:"resources"`
+	Freshness string                 `json:"freshness"`
+}
+
+// APIResourceDiscovery is one resource and its subresources.
+type APIResourceDiscovery struct {
+	Resource         string                    `json:"resource"`
+	ResponseKind     ResponseKind              `json:"responseKind"`
+	Scope            string                    `json:"scope"`
+	SingularResource string                    `json:"singularResource"`
+	Verbs            []string                  `json:"verbs"`
+	ShortNames       []string                  `json:"shortNames,omitempty"`
+	Categories       []string                  `json:"categories,omitempty"`
+	Subresources     []APISubresourceDiscovery `json:"subresources,omitempty"`
+}
+
+// APISubresourceDiscovery is one subresource of a resource.
+type APISubresourceDiscovery struct {
+	Subresource  string       `json:"subresource"`
+	ResponseKind ResponseKind `json:"responseKind"`
+	Verbs        []string     `json:"verbs"`
+}
+
+// ResponseKind is the kind of the object a resource or subresource serves.
+type ResponseKind struct {
+	Group   string `json:"group"`
+	Version string `json:"version"`
+	Kind    string `json:"kind"`
+}
+
+// acceptsAggregated reports whether r's Accept header lists the aggregated
+// discovery media type (v2; the older v2beta1 is not served).
+func acceptsAggregated(r *http.Request) bool {
+	for _, h := range r.Header.Values("Accept") {
+		for rng := range strings.SplitSeq(h, ",") {
+			typ, params, err := mime.ParseMediaType(strings.TrimSpace(rng))
+			if err == nil && typ == "application/json" && params["g"] == "apidiscovery.k8s.io" &&
+				params["v"] == "v2" && params["as"] == "APIGroupDiscoveryList" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serveAggregated writes the APIGroupDiscoveryList of the core group
+// (core) or of the other groups.
+func (s *Server) serveAggregated(w http.ResponseWriter, core bool) {
+	l := APIGroupDiscoveryList{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/v2", Items: []APIGroupDiscovery{}}
+	for _, g := range s.groups {
+		if (g.name == "") != core {
+			continue
+		}
+		var gd APIGroupDiscovery
+		gd.Metadata.Name = g.name
+		for _, v := range g.versions {
+			gd.Versions = append(gd.Versions, s.versionDiscovery(api.GroupVersion{Group: g.name, Version: v}))
+		}
+		l.Items = append(l.Items, gd)
+	}
+	w.Header().Set("Vary", "Accept")
+	w.Header().Set("Content-Type", aggregatedContentType)
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(l)
+}
+
+// versionDiscovery lists the resources of gv, sorted by name.
+func (s *Server) versionDiscovery(gv api.GroupVersion) APIVersionDiscovery {
+	vd := APIVersionDiscovery{Version: gv.Version, Resources: []APIResourceDiscovery{}, Freshness: "Current"}
+	for _, k := range s.cfg.Scheme.Kinds() {
+		if k.GroupVersion() != gv {
+			continue
+		}
+		if _, ok := s.regs[k.GroupVersionResource()]; !ok {
+			continue
+		}
+		rd := APIResourceDiscovery{
+			Resource: k.Resource, ResponseKind: ResponseKind{Group: k.Group, Version: k.Version, Kind: k.Kind},
+			Scope: "Cluster", SingularResource: k.Singular,
+			Verbs: verbsOf(k), ShortNames: k.ShortNames, Categories: k.Categories,
+		}
+		if k.Namespaced {
+			rd.Scope = "Namespaced"
+		}
+		for _, sub := range subresourceDiscovery(k) {
+			kind := ResponseKind{Group: sub.Group, Version: sub.Version, Kind: sub.Kind}
+			if sub.Version == "" {
+				kind.Group, kind.Version = gv.Group, gv.Version
+			}
+			rd.Subresources = append(rd.Subresources, APISubresourceDiscovery{
+				Subresource: strings.TrimPrefix(sub.Name, k.Resource+"/"), ResponseKind: kind, Verbs: sub.Verbs,
+			})
+		}
+		vd.Resources = append(vd.Resources, rd)
+	}
+	slices.SortFunc(vd.Resources, func(a, b APIResourceDiscovery) int { return strings.Compare(a.Resource, b.Resource) })
+	return vd
 }
 
 // Health.

@@ -150,7 +150,7 @@ var allowedParams = map[string]bool{
 	"resourceVersion": true, "resourceVersionMatch": true, "allowWatchBookmarks": true,
 	"timeoutSeconds": true, "dryRun": true, "watch": true,
 	"pretty": true, "fieldManager": true, "fieldValidation": true, "propagationPolicy": true,
-	"gracePeriodSeconds": true, "orphanDependents": true, "timeout": true, "sendInitialEvents": true,
+	"gracePeriodSeconds": true, "orphanDependents": true, "timeout": true, "sendInitialEvents": true, "force": true,
 	"includeObject": true, // the objects of a Table's rows (table.go)
 }
 

@@ -67,13 +67,20 @@ func (t systemTicker) Stop()               { t.t.Stop() }
 //   - Events expire: every minute (or every Config.EventTTL, if shorter)
 //     the core/v1 Events are scanned, a page at a time, and those whose
 //     last activity (the latest of metadata.creationTimestamp,
-//     lastTimestamp, eventTime and series.lastObservedTime) is older than
-//     Config.EventTTL are deleted, on condition that their
+//     lastTimestamp, eventTime and series.lastObservedTime; the last
+//     three only if they are at most Config.EventTTL ahead of now) is
+//     older than Config.EventTTL are deleted, on condition that their
 //     resourceVersion is still the one scanned, so that an event updated
 //     meanwhile stays.
 //   - The store is compacted: every Config.CompactionInterval, to the
 //     revision it had at the previous tick, so that watches and lists can
 //     always go back at least one interval.
+//   - The system namespaces (Config.SystemNamespaces: "default",
+//     "kube-system", ...) are created if they do not exist, at start (and
+//     every 10 s until that succeeds), by every server.
+//   - Service addresses (cluster IPs, node ports) allocated by a create
+//     that never wrote its Service are freed, at start and every
+//     ServiceRepairInterval, by the leader.
 //
 // The handler serves without Run, but a production server must run it:
 // without it events pile up and the store keeps its whole history. With
@@ -96,11 +103,41 @@ func (s *Server) Run(ctx context.Context) error {
 		defer t.Stop()
 		compactC = t.C()
 	}
+	var systemT Ticker
+	var systemC <-chan time.Time
+	if s.ensureSystemNamespaces(ctx) {
+		systemT = s.cfg.Clock.NewTicker(systemNamespaceRetry)
+		defer func() {
+			if systemT != nil {
+				systemT.Stop()
+			}
+		}()
+		systemC = systemT.C()
+	}
+	// Allocations of Service addresses left by a crash between the
+	// allocation and the Service's write are freed (registry/ipalloc.go).
+	var repairC <-chan time.Time
+	if iv := s.cfg.ServiceRepairInterval; iv >= 0 {
+		if iv == 0 {
+			iv = ServiceRepairInterval
+		}
+		s.repairServicesTick(ctx)
+		t := s.cfg.Clock.NewTicker(iv)
+		defer t.Stop()
+		repairC = t.C()
+	}
 	var c compactor
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-repairC:
+			s.repairServicesTick(ctx)
+		case <-systemC:
+			if !s.ensureSystemNamespaces(ctx) {
+				systemT.Stop()
+				systemT, systemC = nil, nil
+			}
 		case <-eventC:
 			if !s.leads() {
 				continue
@@ -117,6 +154,45 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// systemNamespaceRetry is how often Run tries again to create the system
+// namespaces while the store refuses.
+const systemNamespaceRetry = 10 * time.Second
+
+// DefaultSystemNamespaces are the namespaces a cluster has from the start,
+// as in Kubernetes: "default" for objects with no namespace given,
+// "kube-system" for the cluster's own components, "kube-public", and
+// "kube-node-lease" for the node agents' heartbeat Leases.
+func DefaultSystemNamespaces() []string {
+	return []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+}
+
+// ensureSystemNamespaces creates the system namespaces that do not exist,
+// and reports whether some could not be created (to try again later).
+func (s *Server) ensureSystemNamespaces(ctx context.Context) (missing bool) {
+	reg, ok := s.regs[api.CoreV1.WithResource("namespaces")]
+	if !ok {
+		return false
+	}
+	for _, name := range s.cfg.SystemNamespaces {
+		_, err := reg.Get(ctx, "", name, registry.GetOptions{})
+		if err == nil {
+			continue
+		}
+		if api.IsNotFound(err) {
+			_, err = reg.Create(ctx, &api.Namespace{ObjectMeta: api.ObjectMeta{Name: name}}, registry.CreateOptions{})
+			if err == nil || api.IsAlreadyExists(err) {
+				s.log.Info("created a system namespace", "namespace", name)
+				continue
+			}
+		}
+		if ctx.Err() == nil {
+			s.log.Warn("create a system namespace", "namespace", name, "err", err)
+		}
+		missing = true
+	}
+	return missing
 }
 
 // leads reports whether this server does the cluster-wide maintenance.
@@ -190,12 +266,19 @@ func eventLastActivity(ev *api.Event) time.Time {
 }
 
 // expiredEvents returns the events of items whose last activity is older
-// than ttl at now.
+// than ttl at now. The activity times other than creationTimestamp are
+// written by clients: one more than a ttl ahead of now is not believed (the
+// server-set creationTimestamp counts instead), so that no client clock,
+// wrong or malicious, keeps an event for ever.
 func expiredEvents(items []api.Event, now time.Time, ttl time.Duration) []expiredEvent {
 	var out []expiredEvent
 	for i := range items {
 		ev := &items[i]
-		if now.Sub(eventLastActivity(ev)) > ttl {
+		last := eventLastActivity(ev)
+		if last.After(now.Add(ttl)) {
+			last = ev.CreationTimestamp.Time
+		}
+		if now.Sub(last) > ttl {
 			out = append(out, expiredEvent{ev.Namespace, ev.Name, ev.ResourceVersion})
 		}
 	}

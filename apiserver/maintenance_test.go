@@ -175,7 +175,10 @@ func (h *hookStore) List(ctx context.Context, prefix string, opts store.ListOpti
 
 func newMaintenanceServer(t *testing.T, st store.Store, mutate func(*Config)) *Server {
 	t.Helper()
-	cfg := Config{Store: st, Scheme: api.NewDefaultScheme(), Registerer: prometheus.NewRegistry()}
+	// Only the maintenance a test looks at runs: no system namespaces, no
+	// Service address repair (its own tests are in registry).
+	cfg := Config{Store: st, Scheme: api.NewDefaultScheme(), Registerer: prometheus.NewRegistry(),
+		SystemNamespaces: []string{}, ServiceRepairInterval: -1}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -19,6 +19,9 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// The in-flight limits (limit.go), by request_kind.
+	inFlight *prometheus.GaugeVec
+	rejected *prometheus.CounterVec
 	// Run's maintenance (maintenance.go).
 	eventsExpired     prometheus.Counter
 	compactions       prometheus.Counter
@@ -37,6 +40,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "API server request latency by verb and resource (watches until they end).",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"verb", "resource"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "drover_apiserver_current_inflight_requests",
+			Help: "Requests being served, by the in-flight limit they count against (readOnly or mutating).",
+		}, []string{"request_kind"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drover_apiserver_dropped_requests_total",
+			Help: "Requests answered 429 TooManyRequests because their limit was reached, by limit (readOnly, mutating or watch).",
+		}, []string{"request_kind"}),
 		eventsExpired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "drover_apiserver_events_expired_total",
 			Help: "Events deleted by the API server because they outlived the event TTL.",
@@ -50,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "The store revision the API server last compacted to.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.eventsExpired, m.compactions, m.compactedRevision} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.inFlight, m.rejected, m.eventsExpired, m.compactions, m.compactedRevision} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("apiserver: register metrics: %w", err)
 		}
@@ -163,6 +174,10 @@ var (
 		"Watches ended because they fell further behind than the watch cache holds.", []string{"resource", "version"}, nil)
 	watchStoreDesc = prometheus.NewDesc("drover_apiserver_watch_store_watches_total",
 		"Watches served by a store watch of their own (started from a revision older than the watch cache).", []string{"resource", "version"}, nil)
+	watchCacheEventsDesc = prometheus.NewDesc("drover_apiserver_watch_cache_events",
+		"Changes held by the watch cache (0 while it is stopped).", []string{"resource", "version"}, nil)
+	watchCacheBytesDesc = prometheus.NewDesc("drover_apiserver_watch_cache_bytes",
+		"Stored bytes of the changes held by the watch cache, as counted against its byte bound.", []string{"resource", "version"}, nil)
 )
 
 // watchCollector collects the watch metrics of every registry.
@@ -171,7 +186,7 @@ type watchCollector struct {
 }
 
 func (watchCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{watchersDesc, watchEventsDesc, watchSlowDesc, watchStoreDesc} {
+	for _, d := range []*prometheus.Desc{watchersDesc, watchEventsDesc, watchSlowDesc, watchStoreDesc, watchCacheEventsDesc, watchCacheBytesDesc} {
 		ch <- d
 	}
 }
@@ -184,5 +199,7 @@ func (c watchCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(watchEventsDesc, prometheus.CounterValue, float64(st.Events), res, ver)
 		ch <- prometheus.MustNewConstMetric(watchSlowDesc, prometheus.CounterValue, float64(st.SlowTerminated), res, ver)
 		ch <- prometheus.MustNewConstMetric(watchStoreDesc, prometheus.CounterValue, float64(st.StoreWatches), res, ver)
+		ch <- prometheus.MustNewConstMetric(watchCacheEventsDesc, prometheus.GaugeValue, float64(st.CacheEvents), res, ver)
+		ch <- prometheus.MustNewConstMetric(watchCacheBytesDesc, prometheus.GaugeValue, float64(st.CacheBytes), res, ver)
 	}
 }

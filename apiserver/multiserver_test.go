@@ -287,7 +287,11 @@ func TestServersOverOneRaftCluster(t *testing.T) {
 	ms := startControlPlane(t, 3)
 	a, b, c := ms[0], ms[1], ms[2]
 	const pods = "/api/v1/namespaces/default/pods"
-	a.must(t, http.StatusCreated, "POST", "/api/v1/namespaces", `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"default"}}`)
+	// Run (on every server) creates the system namespaces.
+	require.Eventually(t, func() bool {
+		code, _ := a.call(t, "GET", "/api/v1/namespaces/default", nil)
+		return code == http.StatusOK
+	}, 10*time.Second, 10*time.Millisecond)
 
 	// A create through A is read at once through B and C: reads are
 	// linearizable by default.

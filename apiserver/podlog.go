@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/apiserver/registry"
+	"github.com/drover-io/drover/internal/names"
 )
 
 // KubeletConfig says how the API server reaches the node agents (kubelets)
@@ -25,7 +27,8 @@ import (
 // For GET .../namespaces/<ns>/pods/<pod>/log the API server reads the pod's
 // Node (spec.nodeName), takes its first address of type InternalIP, else
 // ExternalIP, else Hostname, and its
-// status.daemonEndpoints.kubeletEndpoint.Port (10250 when 0), and sends
+// status.daemonEndpoints.kubeletEndpoint.Port (10250 when 0; an address
+// that is neither an IP address nor a DNS name is a 503), and sends
 //
 //	GET <Scheme>://<address>:<port>/containerLogs/<ns>/<pod>/<container>?<options>
 //
@@ -225,6 +228,12 @@ func nodeAgentAddress(node *api.Node) (string, error) {
 		return "", api.NewServiceUnavailable(fmt.Sprintf(
 			"node %q has no address of type InternalIP, ExternalIP or Hostname in status.addresses: its node agent cannot be reached", node.Name))
 	}
+	// Node addresses are written by clients and not validated on write:
+	// only an IP address or a DNS name may become the host of a URL.
+	if ip, err := netip.ParseAddr(host); (err != nil || ip.Zone() != "") && len(names.IsDNS1123Subdomain(strings.ToLower(host))) > 0 {
+		return "", api.NewServiceUnavailable(fmt.Sprintf(
+			"node %q has the address %q in status.addresses, which is neither an IP address nor a DNS name: its node agent cannot be reached", node.Name, host))
+	}
 	port := int64(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
 	switch {
 	case port == 0:
@@ -332,8 +341,15 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u url.URL, no
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
+	// Each write may block for watchWriteTimeout at most: a client that
+	// stops reading (a followed log) is let go, and with it the request
+	// to the node agent, rather than held for ever.
 	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+	// And the end of the response, which net/http writes after the
+	// handler returns, perhaps after the upstream was long idle.
+	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout)) }()
+	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
 	var body io.Reader = resp.Body
 	if limit > 0 {
@@ -343,10 +359,13 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u url.URL, no
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return nil // the client went away; cancel ends the request to the node agent
 			}
-			_ = rc.Flush()
+			if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
+				return nil // as above
+			}
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && r.Context().Err() == nil {

@@ -51,6 +51,18 @@
 // replicated store, each serving every verb; Config.Leader (raftstore's
 // IsLeader) makes only one of them do the maintenance.
 //
+// # Services
+//
+// A Service gets a cluster IP from Config.ServiceCIDR and, if it is of type
+// NodePort or LoadBalancer, node ports from Config.NodePortRange, unless it
+// asks for its own (which must be in range and free: 422 otherwise); a
+// headless (clusterIP "None") or ExternalName Service gets none. Each
+// address taken is one store key, created atomically before the Service is
+// written and deleted after it is removed, so that any number of API
+// servers over one store never hand out an address twice
+// (registry.ServiceAllocation). Server.RepairServiceAllocations frees the
+// addresses a crash between the two writes leaks.
+//
 // # Subresources
 //
 // Besides status: the scale of Deployments and ReplicaSets (GET, PUT and
@@ -101,6 +113,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"slices"
 	"strconv"
@@ -156,6 +169,22 @@ type Config struct {
 	// MaxBodyBytes is the largest request body accepted (413 above it). 0
 	// means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxRequestsInFlight is the most read-only requests (GET and HEAD,
+	// but not watches, pods/log, health, metrics, version, discovery and
+	// OpenAPI, see limit.go) served at once: one more is answered at once
+	// with 429 TooManyRequests and Retry-After: 1. 0 means
+	// DefaultMaxRequestsInFlight (400, as Kubernetes); a negative value
+	// means no limit.
+	MaxRequestsInFlight int
+	// MaxMutatingRequestsInFlight is the most mutating requests (every
+	// method but GET and HEAD) served at once, as MaxRequestsInFlight. 0
+	// means DefaultMaxMutatingRequestsInFlight (200, as Kubernetes); a
+	// negative value means no limit.
+	MaxMutatingRequestsInFlight int
+	// MaxWatches is the most watches open at once across the server: one
+	// more is answered 429 as above. 0 means DefaultMaxWatches
+	// (100,000); a negative value means no limit.
+	MaxWatches int
 	// Registerer receives the request metrics. nil means a private
 	// prometheus.Registry. /metrics serves them when the Registerer is
 	// also a prometheus.Gatherer (as a *prometheus.Registry is).
@@ -168,7 +197,11 @@ type Config struct {
 	// entry adds field selector fields to that kind only, on top of the
 	// Kubernetes ones of the built-in kinds (registry.DefaultFields); a
 	// user kind may instead implement registry.FieldSelectable. Its Now
-	// is also the clock of the AGE column of kubectl get's tables.
+	// is also the clock of the AGE column of kubectl get's tables. Its
+	// NewTicker (the watch caches' idle checks) does not default to
+	// Clock's but to time.NewTicker: a Clock's tickers must be read until
+	// they are stopped, and a watch cache reads its ticker only while it
+	// runs.
 	Registry registry.Options
 	// Admission is the admission chain run on every create, update (status
 	// and patch included) and delete, before the registry. nil means
@@ -210,6 +243,27 @@ type Config struct {
 	// Clock is the time source of Run, and the default Registry.Now. nil
 	// means SystemClock().
 	Clock Clock
+	// ServiceCIDR is the range Services' cluster IPs are allocated from,
+	// an IPv4 or IPv6 prefix with at least two host bits, as
+	// "10.96.0.0/12" (kube-apiserver's --service-cluster-ip-range, single
+	// stack). Its first address after the network one (10.96.0.1) is only
+	// given to a Service that asks for it: it is the "kubernetes"
+	// Service's. "" means registry.DefaultServiceCIDR (10.96.0.0/12).
+	// With NodePortRange, it sets Registry.Services (whose RepairGrace is
+	// kept).
+	ServiceCIDR string
+	// NodePortRange is the range node ports are allocated from, as
+	// "30000-32767" (kube-apiserver's --service-node-port-range). ""
+	// means registry.DefaultNodePortRange (30000-32767).
+	NodePortRange string
+	// ServiceRepairInterval is how often Run frees the Service address
+	// allocations no Service refers to (left by a crash). 0 means
+	// ServiceRepairInterval (the constant); negative turns it off.
+	ServiceRepairInterval time.Duration
+	// SystemNamespaces are the namespaces Run creates when they do not
+	// exist (by every server: a create of an existing one is harmless).
+	// nil means DefaultSystemNamespaces(); an empty, non-nil slice none.
+	SystemNamespaces []string
 }
 
 // Validate reports the first field of c that is wrong.
@@ -235,7 +289,34 @@ func (c Config) Validate() error {
 		return fmt.Errorf("apiserver: Config.CompactionInterval is %v: must be at least 1s, 0 for the default (%v) or negative for no compaction",
 			c.CompactionInterval, DefaultCompactionInterval)
 	}
+	if _, err := c.serviceAllocation(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// serviceAllocation returns the registry.ServiceAllocation of
+// ServiceCIDR and NodePortRange, defaults filled in.
+func (c Config) serviceAllocation() (registry.ServiceAllocation, error) {
+	cidr := c.ServiceCIDR
+	if cidr == "" {
+		cidr = registry.DefaultServiceCIDR
+	}
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return registry.ServiceAllocation{}, fmt.Errorf("apiserver: Config.ServiceCIDR is %q: must be an IPv4 or IPv6 prefix, as %q",
+			c.ServiceCIDR, registry.DefaultServiceCIDR)
+	}
+	a := registry.ServiceAllocation{ServiceCIDR: p, NodePorts: registry.DefaultNodePortRange, RepairGrace: c.Registry.Services.RepairGrace}
+	if err := a.Validate(); err != nil {
+		return registry.ServiceAllocation{}, fmt.Errorf("apiserver: Config.ServiceCIDR is %q: %w", c.ServiceCIDR, err)
+	}
+	if c.NodePortRange != "" {
+		if a.NodePorts, err = registry.ParsePortRange(c.NodePortRange); err != nil {
+			return registry.ServiceAllocation{}, fmt.Errorf("apiserver: Config.NodePortRange is %q: %w", c.NodePortRange, err)
+		}
+	}
+	return a, nil
 }
 
 // Server serves a Scheme's kinds over HTTP. Its handler is safe for
@@ -250,10 +331,12 @@ type Server struct {
 	handler   http.Handler
 	openapi   openAPIState // the OpenAPI documents, made on first use (openapi.go)
 	running   atomic.Bool  // Run is running
-	watches   watchSet     // the open watches, for Close (watch.go)
+	watches   watchSet     // the open watches, for Close and MaxWatches (watch.go)
+	limits    limits       // the in-flight limits (limit.go)
 }
 
-// Close ends every open watch, refuses new ones, and stops the kinds'
+// Close ends every open watch, refuses new ones, waits for the streams of
+// the watches that took their connection over to end, and stops the kinds'
 // watch caches. Call it after the HTTP server has stopped accepting
 // requests (http.Server.Shutdown does not end watches whose connection the
 // server took over). Other requests are served as before. It is safe to
@@ -289,6 +372,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock()
 	}
+	if cfg.SystemNamespaces == nil {
+		cfg.SystemNamespaces = DefaultSystemNamespaces()
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -316,6 +402,11 @@ func New(cfg Config) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = cfg.Clock.Now
 	}
+	services, err := cfg.serviceAllocation()
+	if err != nil {
+		return nil, err
+	}
+	opts.Services = services
 	versions := make(map[string][]string)
 	for _, k := range cfg.Scheme.Kinds() {
 		r, err := registry.New(cfg.Store, cfg.Scheme, k, opts)
@@ -348,7 +439,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: register watch metrics: %w", err)
 	}
 	s.metrics = m
-	s.handler = s.instrument(s.recoverPanics(http.HandlerFunc(s.route)))
+	s.limits = newLimits(cfg, m)
+	s.watches.max = limitOf(cfg.MaxWatches, DefaultMaxWatches)
+	s.watches.rejected = m.rejected.WithLabelValues(kindWatch)
+	s.handler = s.instrument(s.recoverPanics(s.limit(http.HandlerFunc(s.route))))
 	return s, nil
 }
 
@@ -375,6 +469,44 @@ func namespaceLookup(r *registry.Registry) admission.NamespaceLookupFunc {
 			return nil, fmt.Errorf("apiserver: namespace %q decoded as %T", name, obj)
 		}
 		return ns, nil
+	}
+}
+
+// RepairServiceAllocations frees the cluster IPs and node ports that no
+// Service refers to any more (leaked by a crash between an allocation and
+// the write of its Service) once they are older than
+// Config.Registry.Services.RepairGrace (registry.DefaultRepairGrace), and
+// records the addresses of Services that hold one without a record. It is
+// safe to run on several servers at once. Run should call it at start and
+// every ServiceRepairInterval on the leader.
+func (s *Server) RepairServiceAllocations(ctx context.Context) (registry.RepairResult, error) {
+	r, ok := s.regs[api.CoreV1.WithResource("services")]
+	if !ok {
+		return registry.RepairResult{}, nil
+	}
+	res, err := r.RepairAllocations(ctx)
+	if err != nil {
+		return res, fmt.Errorf("apiserver: repair service allocations: %w", err)
+	}
+	return res, nil
+}
+
+// ServiceRepairInterval is how often the maintenance should run
+// RepairServiceAllocations.
+const ServiceRepairInterval = 10 * time.Minute
+
+// repairServicesTick is one run of RepairServiceAllocations from Run's
+// loop: on the leader only, with what it did or failed to do logged.
+func (s *Server) repairServicesTick(ctx context.Context) {
+	if !s.leads() {
+		return
+	}
+	res, err := s.RepairServiceAllocations(ctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("repair service allocations", "err", err)
+	}
+	if len(res.Freed) > 0 || len(res.Restored) > 0 {
+		s.log.Info("repaired service allocations", "freed", len(res.Freed), "restored", len(res.Restored))
 	}
 }
 

@@ -522,12 +522,13 @@ func setPodScheduled(st *api.PodStatus, now time.Time) {
 	st.Conditions = append(st.Conditions, cond)
 }
 
-// now is the server's clock: that of the registries.
+// now is the server's clock: that of the registries, which is
+// Config.Clock unless Config.Registry.Now is set (New).
 func (s *Server) now() time.Time {
 	if s.cfg.Registry.Now != nil {
 		return s.cfg.Registry.Now()
 	}
-	return time.Now()
+	return s.cfg.Clock.Now()
 }
 
 // swap writes obj in place of the stored version rv of t's object: a

@@ -3,11 +3,16 @@ package apiserver
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/apiserver/registry"
@@ -31,37 +36,55 @@ import (
 //
 // A watch that asks for Tables (kubectl get -w) gets each object as a
 // Table of one row, made for it alone, from the handler.
+//
+// Beyond Config.MaxWatches open watches, a watch is answered 429.
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
 	topts, asTable, err := tableRequest(r)
 	if err != nil {
 		return err
 	}
-	ctx, cancel, watcher, err := startWatch(r, t)
-	if err != nil {
-		return err
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache, private")
-	if !asTable {
-		if conn := hijack(w, r); conn != nil {
-			id, ok := s.watches.add(cancel)
-			if !ok {
-				cancel() // the server is closed: end at once
+	id, err := s.watches.reserve()
+	switch {
+	case errors.Is(err, errTooManyWatches):
+		return tooManyRequests(w, fmt.Sprintf("too many open watches (the limit is %d): try again later", s.watches.max))
+	case err != nil: // closed
+		if !asTable {
+			if conn, taken := hijack(w, r); taken {
+				if conn != nil {
+					endConn(conn) // a watch that starts and ends at once
+				}
+				return nil
 			}
-			go func() {
-				defer s.watches.remove(id)
-				streamConn(ctx, cancel, conn, watcher)
-			}()
+		}
+		return api.NewStatusError(http.StatusServiceUnavailable, api.StatusReasonServiceUnavailable, "the server is shutting down")
+	}
+	ctx, cancel, watcher, err := startWatch(r, t)
+	if err != nil {
+		s.watches.remove(id)
+		return err
+	}
+	if !asTable {
+		if conn, taken := hijack(w, r); taken {
+			if conn == nil {
+				// Taken but unusable (hijack closed it): nothing can be
+				// written, through w or otherwise.
+				cancel()
+				watcher.Close()
+				s.watches.remove(id)
+				return nil
+			}
+			s.streamHijacked(ctx, cancel, id, conn, watcher, r.URL.Path)
 			return nil
 		}
 	}
 	defer cancel()
 	defer watcher.Close()
-	id, ok := s.watches.add(cancel)
-	if !ok {
+	defer s.watches.remove(id)
+	if !s.watches.start(id, cancel) {
 		return api.NewStatusError(http.StatusServiceUnavailable, api.StatusReasonServiceUnavailable, "the server is shutting down")
 	}
-	defer s.watches.remove(id)
 	stop := context.AfterFunc(r.Context(), cancel)
 	defer stop()
 	line := func(ev *registry.Event) []byte { return ev.Line() }
@@ -82,29 +105,106 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
 	return nil
 }
 
-// watchSet is the cancel functions of the open watches, so Close can end
-// them: those that took their connection over are out of net/http's
-// reach.
+// streamHijacked streams a watch that took its connection over, on a
+// goroutine of its own that Close waits for. A panic there is logged and
+// ends the watch, as recoverPanics does for a handler.
+func (s *Server) streamHijacked(ctx context.Context, cancel context.CancelFunc, id uint64, conn net.Conn, watcher *registry.Watcher, path string) {
+	hc := &hijackedConn{Conn: conn}
+	stop := func() {
+		cancel()
+		hc.closing()
+	}
+	ok := s.watches.goStream(id, stop, func() {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic streaming a watch", "path", path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				cancel()
+				conn.Close()
+			}
+		}()
+		streamConn(ctx, cancel, hc, watcher)
+	})
+	if !ok {
+		// The server closed since the watch was reserved: end at once.
+		cancel()
+		watcher.Close()
+		endConn(conn)
+		s.watches.remove(id)
+	}
+}
+
+// errTooManyWatches is watchSet.reserve's error when MaxWatches are open.
+var errTooManyWatches = errors.New("apiserver: too many open watches")
+
+// errWatchesClosed is watchSet.reserve's error after closeAll.
+var errWatchesClosed = errors.New("apiserver: the server is closed")
+
+// watchSet is the open watches: at most max of them (0: no limit), each
+// with the function that stops it, so Close can end them (those that took
+// their connection over are out of net/http's reach) and wait for the
+// goroutines that stream them.
 type watchSet struct {
+	max      int
+	rejected prometheus.Counter // watches refused for max; nil in tests
+
 	mu     sync.Mutex
 	closed bool
 	next   uint64
-	open   map[uint64]context.CancelFunc
+	open   map[uint64]func() // nil until the watch has started
+	wg     sync.WaitGroup    // the goroutines of goStream
 }
 
-// add records cancel and returns its id; ok is false if the set is closed.
-func (ws *watchSet) add(cancel context.CancelFunc) (id uint64, ok bool) {
+// reserve takes a place for a watch and returns its id. It fails with
+// errTooManyWatches if max watches are open, and errWatchesClosed after
+// closeAll. The place is given back by remove.
+func (ws *watchSet) reserve() (uint64, error) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	switch {
+	case ws.closed:
+		return 0, errWatchesClosed
+	case ws.max > 0 && len(ws.open) >= ws.max:
+		if ws.rejected != nil {
+			ws.rejected.Inc()
+		}
+		return 0, errTooManyWatches
+	}
+	if ws.open == nil {
+		ws.open = make(map[uint64]func())
+	}
+	ws.next++
+	ws.open[ws.next] = nil
+	return ws.next, nil
+}
+
+// start records the function that stops the watch id. It reports false,
+// recording nothing, if the set has been closed since reserve.
+func (ws *watchSet) start(id uint64, stop func()) bool {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.closed {
-		return 0, false
+		return false
 	}
-	if ws.open == nil {
-		ws.open = make(map[uint64]context.CancelFunc)
+	ws.open[id] = stop
+	return true
+}
+
+// goStream is start, and then runs f on a goroutine that closeAll waits
+// for; the watch is removed when f returns. It reports false, running
+// nothing, if the set has been closed since reserve.
+func (ws *watchSet) goStream(id uint64, stop func(), f func()) bool {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.closed {
+		return false
 	}
-	ws.next++
-	ws.open[ws.next] = cancel
-	return ws.next, true
+	ws.open[id] = stop
+	ws.wg.Go(func() {
+		defer ws.remove(id)
+		f()
+	})
+	return true
 }
 
 func (ws *watchSet) remove(id uint64) {
@@ -113,16 +213,20 @@ func (ws *watchSet) remove(id uint64) {
 	ws.mu.Unlock()
 }
 
-// closeAll cancels every open watch and refuses new ones.
+// closeAll stops every open watch, refuses new ones, and waits for the
+// goroutines of goStream to return.
 func (ws *watchSet) closeAll() {
 	ws.mu.Lock()
 	ws.closed = true
 	open := ws.open
 	ws.open = nil
 	ws.mu.Unlock()
-	for _, cancel := range open {
-		cancel()
+	for _, stop := range open {
+		if stop != nil {
+			stop()
+		}
 	}
+	ws.wg.Wait()
 }
 
 // startWatch parses the request and starts its Watcher, with the context
@@ -156,21 +260,32 @@ func startWatch(r *http.Request, t target) (context.Context, context.CancelFunc,
 }
 
 // hijack takes over the connection of an HTTP/1.1 request and writes the
-// head of a chunked 200 response with w's header on it. It returns nil,
-// having written nothing, if the request is not HTTP/1.1, w cannot be
-// taken over, or the client has sent more than the request (pipelining).
-func hijack(w http.ResponseWriter, r *http.Request) net.Conn {
+// head of a chunked 200 response with w's header on it. It returns the
+// connection and true if it did. It returns false, having written
+// nothing, if the request is not HTTP/1.1 or w cannot be taken over: the
+// handler then answers through w. It returns nil and true if it took the
+// connection but cannot stream on it (the client has sent more than the
+// request, pipelining, too late to give the connection back; or the
+// connection failed): the connection is closed, and the handler must
+// return without writing.
+func hijack(w http.ResponseWriter, r *http.Request) (net.Conn, bool) {
 	if r.ProtoMajor != 1 || r.ProtoMinor != 1 {
-		return nil
+		return nil, false
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
+	if errors.Is(err, http.ErrNotSupported) {
+		return nil, false
+	}
 	if err != nil {
-		return nil
+		// net/http marks the connection taken before it can fail.
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, true
 	}
 	if brw.Reader.Buffered() > 0 {
-		// Requests after this one: too late to give the connection back.
 		conn.Close()
-		return nil
+		return nil, true
 	}
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\nDate: ")
@@ -181,30 +296,75 @@ func hijack(w http.ResponseWriter, r *http.Request) net.Conn {
 	h.Set("Transfer-Encoding", "chunked")
 	_ = h.Write(&head)
 	head.WriteString("\r\n")
+	_ = conn.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
 	if _, err := conn.Write(head.Bytes()); err != nil {
 		conn.Close()
-		return nil
+		return nil, true
 	}
-	return conn
+	return conn, true
+}
+
+// endConn ends the chunked response on conn, unless the client is gone,
+// and closes conn.
+func endConn(conn net.Conn) {
+	_ = conn.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+	_, _ = conn.Write([]byte("0\r\n\r\n"))
+	conn.Close()
 }
 
 // watchWriteTimeout is how long a write to a watch's client may block.
 const watchWriteTimeout = time.Minute
 
+// closeGrace is how long, once Close has ended a watch that took its
+// connection over, the watch's last writes may block.
+const closeGrace = time.Second
+
+// hijackedConn is the connection of a watch that took it over.
+type hijackedConn struct {
+	net.Conn
+	mu   sync.Mutex
+	last time.Time // no write deadline is set later than this; zero: none
+}
+
+// setWriteDeadline lets the next write block for watchWriteTimeout, or
+// until the deadline closing set.
+func (c *hijackedConn) setWriteDeadline() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := time.Now().Add(watchWriteTimeout)
+	if !c.last.IsZero() && c.last.Before(d) {
+		d = c.last
+	}
+	_ = c.Conn.SetWriteDeadline(d)
+}
+
+// closing lets the writes, the one in progress included, block for
+// closeGrace at most: the stream may still end cleanly, but a client that
+// does not read does not hold Close.
+func (c *hijackedConn) closing() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = time.Now().Add(closeGrace)
+	_ = c.Conn.SetWriteDeadline(c.last)
+}
+
 // streamConn writes the events of watcher to conn, one chunk per batch,
 // until the stream ends, ctx ends or the client goes away, and then closes
-// the watcher and the connection.
-func streamConn(ctx context.Context, cancel context.CancelFunc, conn net.Conn, watcher *registry.Watcher) {
+// the watcher and the connection. It returns once its reader goroutine
+// has.
+func streamConn(ctx context.Context, cancel context.CancelFunc, conn *hijackedConn, watcher *registry.Watcher) {
+	var reader sync.WaitGroup
+	defer reader.Wait()
 	defer cancel()
 	defer conn.Close()
 	defer watcher.Close()
 	// The client sends nothing more: a read returns when it closes the
 	// connection (or when conn is closed on the way out).
-	go func() {
+	reader.Go(func() {
 		var b [1]byte
 		_, _ = conn.Read(b[:])
 		cancel()
-	}()
+	})
 	var buf []byte
 	for {
 		events, more := watcher.Next(ctx)
@@ -212,7 +372,7 @@ func streamConn(ctx context.Context, cancel context.CancelFunc, conn net.Conn, w
 			buf = appendChunk(buf[:0], events)
 			// A client that stops reading is let go after a while rather
 			// than holding the goroutine and its buffers for ever.
-			_ = conn.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+			conn.setWriteDeadline()
 			if _, err := conn.Write(buf); err != nil {
 				return
 			}
@@ -222,7 +382,7 @@ func streamConn(ctx context.Context, cancel context.CancelFunc, conn net.Conn, w
 		}
 		if !more {
 			// The last chunk, unless the client is gone.
-			_ = conn.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+			conn.setWriteDeadline()
 			_, _ = conn.Write([]byte("0\r\n\r\n"))
 			return
 		}
@@ -247,6 +407,10 @@ func appendChunk(b []byte, events []*registry.Event) []byte {
 // client goes away.
 func streamWatch(ctx context.Context, w http.ResponseWriter, watcher *registry.Watcher, line func(*registry.Event) []byte) {
 	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+	// And the end of the response, which net/http writes after the
+	// handler returns, perhaps after the watch was long idle.
+	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout)) }()
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
 	for {

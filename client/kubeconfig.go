@@ -15,7 +15,9 @@ import (
 // Kubeconfig is a kubeconfig file: the clusters, users and contexts that
 // kubectl, client-go and Drover read from ~/.kube/config. Only the fields
 // Drover uses are kept; others (preferences, extensions) are ignored on
-// read and not written back.
+// read and not written back. Fields that change how or as whom requests
+// are made (exec, auth-provider, username/password, impersonation,
+// proxy-url) are read so that Config can refuse them.
 type Kubeconfig struct {
 	APIVersion     string         `json:"apiVersion,omitempty"`
 	Kind           string         `json:"kind,omitempty"`
@@ -45,6 +47,10 @@ type KubeconfigCluster struct {
 	InsecureSkipTLSVerify bool `json:"insecure-skip-tls-verify,omitempty"`
 	// TLSServerName is the name to verify the server's certificate for.
 	TLSServerName string `json:"tls-server-name,omitempty"`
+	// ProxyURL is read only to say that Drover does not support it:
+	// ignoring it would connect to the server directly, not through the
+	// proxy the kubeconfig names.
+	ProxyURL string `json:"proxy-url,omitempty"`
 }
 
 // NamedUser is a user of a kubeconfig, under its name.
@@ -71,6 +77,15 @@ type KubeconfigUser struct {
 	AuthProvider any    `json:"auth-provider,omitempty"`
 	Username     string `json:"username,omitempty"`
 	Password     string `json:"password,omitempty"`
+	// Impersonate ("as"), ImpersonateUID, ImpersonateGroups and
+	// ImpersonateUserExtra are read only to say that Drover does not
+	// support impersonation: ignoring them would act with the user's own
+	// (usually wider) rights instead of the identity the kubeconfig asks
+	// for.
+	Impersonate          string              `json:"as,omitempty"`
+	ImpersonateUID       string              `json:"as-uid,omitempty"`
+	ImpersonateGroups    []string            `json:"as-groups,omitempty"`
+	ImpersonateUserExtra map[string][]string `json:"as-user-extra,omitempty"`
 }
 
 // NamedContext is a context of a kubeconfig, under its name.
@@ -189,6 +204,9 @@ func (kc *Kubeconfig) Config(context string) (Config, error) {
 	if cl.Server == "" {
 		return Config{}, fmt.Errorf("client: kubeconfig cluster %q has no server", ctx.Cluster)
 	}
+	if cl.ProxyURL != "" {
+		return Config{}, fmt.Errorf("client: kubeconfig cluster %q sets proxy-url, which Drover's client does not support: remove it, or set HTTPS_PROXY", ctx.Cluster)
+	}
 	cfg := Config{
 		Host:      cl.Server,
 		Namespace: ctx.Namespace,
@@ -214,6 +232,8 @@ func (kc *Kubeconfig) Config(context string) (Config, error) {
 			return Config{}, fmt.Errorf("client: kubeconfig user %q uses an auth-provider, which Drover's client does not support: use a token, a token file or a client certificate", ctx.User)
 		case u.Username != "" || u.Password != "":
 			return Config{}, fmt.Errorf("client: kubeconfig user %q uses basic authentication (username/password), which Drover's client does not support: use a token, a token file or a client certificate", ctx.User)
+		case u.Impersonate != "" || u.ImpersonateUID != "" || len(u.ImpersonateGroups) > 0 || len(u.ImpersonateUserExtra) > 0:
+			return Config{}, fmt.Errorf("client: kubeconfig user %q impersonates (as, as-uid, as-groups, as-user-extra), which Drover's client does not support: use the credentials of that identity instead", ctx.User)
 		}
 		cfg.BearerToken = u.Token
 		if u.Token == "" {

@@ -420,3 +420,37 @@ func TestUserAgentAndHostPrefix(t *testing.T) {
 	require.Equal(t, "drover-test/1", ua.Load())
 	require.Equal(t, "/proxy/api/v1/namespaces/x", path.Load())
 }
+
+// TestKubeconfigRejectsIgnoredFields: fields kubectl honours and Drover's
+// client does not are errors, never silently dropped. Ignoring "as" (and
+// the other impersonation fields) would act with the user's own, wider,
+// rights instead of the identity the kubeconfig asks for; ignoring
+// proxy-url would connect directly instead of through the proxy.
+func TestKubeconfigRejectsIgnoredFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, user, cluster, err string
+	}{
+		{name: "as", user: "as: readonly-user", err: `user "u" impersonates (as, as-uid, as-groups, as-user-extra)`},
+		{name: "as-uid", user: "as-uid: \"1234\"", err: `user "u" impersonates`},
+		{name: "as-groups", user: "as-groups: [viewers]", err: `user "u" impersonates`},
+		{name: "as-user-extra", user: "as-user-extra: {scopes: [view]}", err: `user "u" impersonates`},
+		{name: "proxy-url", cluster: "proxy-url: http://proxy.example:3128", err: `cluster "c" sets proxy-url`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kc := "current-context: x\n" +
+				"clusters:\n- name: c\n  cluster:\n    server: https://api.example\n"
+			if tc.cluster != "" {
+				kc += "    " + tc.cluster + "\n"
+			}
+			kc += "users:\n- name: u\n  user:\n    token: t\n"
+			if tc.user != "" {
+				kc += "    " + tc.user + "\n"
+			}
+			kc += "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+			parsed, err := client.ParseKubeconfig([]byte(kc), "")
+			require.NoError(t, err)
+			_, err = parsed.Config("")
+			require.ErrorContains(t, err, tc.err)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -71,4 +72,32 @@ func TestLeaderElectionFailover(t *testing.T) {
 	require.NoError(t, c.Create(ctx, &api.ConfigMap{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "b"}}))
 	eventually(t, func() bool { return follower.rec.count(b) == 1 }, "and what comes next")
 	assert.Equal(t, afterStop, leader.rec.total(), "the old leader's controller stopped")
+}
+
+// TestLeadershipIsKeptWithoutLeaderOnlyRunnables: a Manager with a
+// LeaderElector but no runnable that needs leadership (every controller
+// runs everywhere) keeps the lease it won, rather than releasing it and
+// winning it again every RetryPeriod, a write and two log lines each time.
+func TestLeadershipIsKeptWithoutLeaderOnlyRunnables(t *testing.T) {
+	s, scheme := newServer(t)
+	reg := prometheus.NewRegistry()
+	el, err := leaderelection.New(leaderelection.Config{
+		Client: newClient(t, s, scheme), Namespace: "default", Name: "idle", Identity: "only",
+		LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 20 * time.Millisecond,
+		Registerer: reg,
+	})
+	require.NoError(t, err)
+	m := newManager(t, s, scheme, controller.ManagerConfig{LeaderElector: el})
+	no := false
+	require.NoError(t, controller.NewControllerManagedBy(m).For(&api.ConfigMap{}).
+		WithOptions(controller.Options{NeedLeaderElection: &no}).Complete(newRecorder(nil)))
+	start(t, m.Start)
+	eventually(t, el.IsLeader, "leads")
+	released := func() float64 {
+		return metricValue(t, reg, "drover_leader_election_transitions_total", map[string]string{"event": "released"})
+	}
+	// Ten retry periods: time for several needless hand-overs.
+	time.Sleep(200 * time.Millisecond)
+	assert.LessOrEqual(t, released(), 0.0, "the lease was released while the manager runs")
+	assert.True(t, el.IsLeader())
 }

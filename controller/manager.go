@@ -115,9 +115,9 @@ type ManagerConfig struct {
 	LeaderElector LeaderElector
 	// Cache configures the shared informers.
 	Cache CacheOptions
-	// GracefulShutdownTimeout bounds how long Start waits for the
-	// runnables to stop once ctx has ended. 0 means
-	// DefaultGracefulShutdownTimeout.
+	// GracefulShutdownTimeout bounds how long Start waits, once ctx has
+	// ended, for the runnables to stop and then for the event recorders
+	// to write what they queued. 0 means DefaultGracefulShutdownTimeout.
 	GracefulShutdownTimeout time.Duration
 	// Clock is the default Options.Clock of controllers built on the
 	// Manager. nil means the wall clock.
@@ -310,8 +310,9 @@ func (m *Manager) MetricsAddr() string { return m.metricsAddr.Load().(string) }
 // before Start has bound it.
 func (m *Manager) HealthProbeAddr() string { return m.healthAddr.Load().(string) }
 
-// IsLeader reports whether the leader-only runnables are running (or
-// starting): always while Start runs without a LeaderElector.
+// IsLeader reports whether the Manager leads: from when it wins the
+// leadership until its leader-only runnables have stopped after losing it;
+// always while Start runs without a LeaderElector.
 func (m *Manager) IsLeader() bool { return m.leading.Load() }
 
 // HasSynced reports whether the informer caches have synced since Start.
@@ -329,8 +330,9 @@ func (m *Manager) HasSynced() bool { return m.synced.Load() }
 //     again, the process running on.
 //
 // When ctx ends, or a runnable or the elector fails, it cancels the
-// runnables, waits for them up to GracefulShutdownTimeout, then stops the
-// informers, the recorders and the servers, and returns: nil after ctx
+// runnables, waits for them up to GracefulShutdownTimeout, flushes the
+// event recorders within what is left of it, then stops the informers,
+// the recorders and the servers, and returns: nil after ctx
 // ended, or the first error. Start may be called once.
 func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Lock()
@@ -350,9 +352,15 @@ func (m *Manager) Start(ctx context.Context) error {
 
 	// The informers and recorders outlive the runnables, so that a
 	// controller stopping sees its caches to the end and its last events
-	// are written.
+	// are written: the recorders are flushed before they stop, within what
+	// is left of GracefulShutdownTimeout.
+	var stopBy time.Time // when shutdown must be over; set when it starts
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
+		if stopBy.IsZero() {
+			stopBy = time.Now().Add(m.cfg.GracefulShutdownTimeout)
+		}
+		m.flushRecorders(stopBy)
 		stopBackground()
 		m.factory.Wait()
 		m.recWG.Wait()
@@ -400,6 +408,11 @@ func (m *Manager) Start(ctx context.Context) error {
 				var lwg sync.WaitGroup
 				m.startAll(lctx, &lwg, leaders, fail)
 				lwg.Wait()
+				// Hold the leadership until it is lost, even with no
+				// leader-only runnable left running: returning would
+				// release the lease and win it again at once, over and
+				// over.
+				<-lctx.Done()
 				m.leading.Store(false)
 				m.log.Info("leadership ended: leader-only runnables stopped")
 			})
@@ -419,6 +432,7 @@ func (m *Manager) Start(ctx context.Context) error {
 		m.log.Error("stopping after an error", "err", err)
 	}
 	cancel()
+	stopBy = time.Now().Add(m.cfg.GracefulShutdownTimeout)
 	stopped := make(chan struct{})
 	go func() { wg.Wait(); close(stopped) }()
 	timer := time.NewTimer(m.cfg.GracefulShutdownTimeout)
@@ -432,12 +446,40 @@ func (m *Manager) Start(ctx context.Context) error {
 	return err
 }
 
+// flushRecorders waits until the event recorders have written what was
+// queued, or until stopBy.
+func (m *Manager) flushRecorders(stopBy time.Time) {
+	m.mu.Lock()
+	recs := make([]*record.Recorder, 0, len(m.recorders))
+	for _, r := range m.recorders {
+		recs = append(recs, r)
+	}
+	m.mu.Unlock()
+	ctx, cancel := context.WithDeadline(context.Background(), stopBy)
+	defer cancel()
+	for _, r := range recs {
+		if err := r.Flush(ctx); err != nil {
+			m.log.Warn("event recorders not flushed: their last events are lost", "err", err)
+			return
+		}
+	}
+}
+
 // startAll starts each r in a goroutine tracked by wg; an error, unless
-// ctx has ended, goes to fail.
+// ctx has ended, goes to fail. An error after ctx ended (a runnable that
+// returns ctx.Err() when its leadership is lost, say) is only logged: it
+// must not stop the whole Manager, which competes for leadership again.
 func (m *Manager) startAll(ctx context.Context, wg *sync.WaitGroup, rs []Runnable, fail func(error)) {
 	for _, r := range rs {
 		wg.Go(func() {
-			if err := r.Start(ctx); err != nil {
+			err := r.Start(ctx)
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				if !errors.Is(err, context.Canceled) {
+					m.log.Warn("runnable failed while stopping", "runnable", runnableName(r), "err", err)
+				}
+			default:
 				fail(fmt.Errorf("controller: runnable %s: %w", runnableName(r), err))
 			}
 		})

@@ -426,3 +426,62 @@ func TestEventRecorder(t *testing.T) {
 		return false
 	}, "event written")
 }
+
+// TestLostLeadershipRunnableErrorKeepsManager: a leader-only runnable that
+// returns its ctx's error when leadership is lost (a common Go idiom) stops
+// cleanly: the manager keeps running and competes again, and the runnable
+// is started again on the next term.
+func TestLostLeadershipRunnableErrorKeepsManager(t *testing.T) {
+	s, scheme := newServer(t)
+	el := newFakeElector()
+	m := newManager(t, s, scheme, controller.ManagerConfig{LeaderElector: el})
+	var starts atomic.Int32
+	require.NoError(t, m.Add(controller.RunnableFunc(func(ctx context.Context) error {
+		starts.Add(1)
+		<-ctx.Done()
+		return ctx.Err()
+	})))
+	_, done := start(t, m.Start)
+
+	el.grant <- struct{}{}
+	eventually(t, func() bool { return starts.Load() == 1 && m.IsLeader() }, "leading: the runnable runs")
+	el.revoke <- struct{}{}
+	eventually(t, func() bool { return !m.IsLeader() }, "leadership lost: the runnable stopped")
+	// A manager that stops does so at once; give it a moment to show it.
+	select {
+	case <-done:
+		t.Fatal("the manager stopped when a leader-only runnable returned its ctx's error on losing leadership")
+	case <-time.After(50 * time.Millisecond):
+	}
+	select {
+	case el.grant <- struct{}{}:
+	case <-done:
+		t.Fatal("the manager stopped when a leader-only runnable returned its ctx's error on losing leadership")
+	}
+	eventually(t, func() bool { return starts.Load() == 2 }, "leading again: the runnable runs again")
+}
+
+// TestLastEventsAreWritten: an Event a controller records as it stops is
+// written before the Manager stops its recorders.
+func TestLastEventsAreWritten(t *testing.T) {
+	s, scheme := newServer(t)
+	m := newManager(t, s, scheme, controller.ManagerConfig{})
+	c := m.GetClient()
+	ctx := testCtx(t)
+	rec, err := m.EventRecorder("stopping")
+	require.NoError(t, err)
+	cm := &api.ConfigMap{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "a"}}
+	require.NoError(t, c.Create(ctx, cm))
+	require.NoError(t, m.Add(controller.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		rec.Event(cm, api.EventTypeNormal, "Stopping", "last words")
+		return nil
+	})))
+	stop, _ := start(t, m.Start)
+	eventually(t, m.HasSynced, "caches synced")
+	require.NoError(t, stop())
+	var list api.EventList
+	require.NoError(t, c.List(ctx, &list, client.InNamespace("default")))
+	require.Len(t, list.Items, 1, "the last event was written")
+	require.Equal(t, "last words", list.Items[0].Message)
+}

@@ -128,6 +128,9 @@ type ListOptions struct {
 	After string
 	// Stale is as in ReadOptions.
 	Stale bool
+	// CountRemaining, with a Limit, asks for ListResult.Remaining when the
+	// page is cut short. It costs a scan of the keys that follow.
+	CountRemaining bool
 }
 
 // ListResult is what List returns.
@@ -141,6 +144,9 @@ type ListResult struct {
 	// More reports that the Limit cut the list short: more keys follow the
 	// last one returned.
 	More bool
+	// Remaining is how many keys follow the last one returned, when More
+	// and ListOptions.CountRemaining; 0 otherwise.
+	Remaining int64
 }
 
 // WatchOptions are the options of Watch.

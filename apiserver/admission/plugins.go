@@ -52,6 +52,9 @@ func (l namespaceLifecycle) Validate(ctx context.Context, a *Attributes) error {
 	case api.IsNotFound(err):
 		return api.NewNotFound(api.GroupResource{Resource: "namespaces"}, a.Namespace)
 	case err != nil:
+		if se, ok := errors.AsType[*api.StatusError](err); ok {
+			return se // 503 store unavailable, 504 timeout: the client retries
+		}
 		return api.NewInternalError(fmt.Errorf("look up namespace %q: %w", a.Namespace, err))
 	}
 	if ns.Status.Phase == api.NamespaceTerminating || ns.DeletionTimestamp != nil {

@@ -87,6 +87,7 @@ func InvalidDeleteOptions(errs ...*api.FieldError) *api.StatusError {
 var (
 	podGVK       = api.CoreV1.WithKind("Pod")
 	namespaceGVK = api.CoreV1.WithKind("Namespace")
+	nodeGVK      = api.CoreV1.WithKind("Node")
 )
 
 // Delete deletes the named object (namespace is ignored for cluster-scoped
@@ -162,6 +163,7 @@ func (r *Registry) DeleteObject(ctx context.Context, namespace, name string, opt
 		if p.remove {
 			_, _, err = r.st.Delete(ctx, key, kv.ModRevision)
 			if err == nil {
+				r.releaseService(ctx, old) // a Service's cluster IP and node ports
 				return p.obj, true, nil
 			}
 		} else {
@@ -381,13 +383,28 @@ func deletionDone(obj api.Object) bool {
 // "kubernetes" finalizer in spec.finalizers (added if missing), which the
 // namespace controller removes once the namespace is empty.
 func (r *Registry) prepareCreate(obj api.Object) {
-	ns, ok := obj.(*api.Namespace)
-	if !ok || r.kind.GroupVersionKind != namespaceGVK {
-		return
+	// The status of a kind with a status subresource is written through
+	// it, by the component that owns it: a create starts from an empty
+	// one, as in Kubernetes. Nodes are the exception: the node agent
+	// registers its node with its status.
+	if r.hasStatus && r.kind.GroupVersionKind != nodeGVK {
+		if f := reflect.ValueOf(obj).Elem().FieldByName("Status"); f.IsValid() && f.CanSet() {
+			f.Set(reflect.Zero(f.Type()))
+		}
 	}
-	ns.Status = api.NamespaceStatus{Phase: api.NamespaceActive}
-	if !slices.Contains(ns.Spec.Finalizers, api.FinalizerKubernetes) {
-		ns.Spec.Finalizers = append(ns.Spec.Finalizers, api.FinalizerKubernetes)
+	switch o := obj.(type) {
+	case *api.Pod:
+		if r.kind.GroupVersionKind == podGVK {
+			o.Status = api.PodStatus{Phase: api.PodPending, QOSClass: api.PodQOS(&o.Spec)}
+		}
+	case *api.Namespace:
+		if r.kind.GroupVersionKind != namespaceGVK {
+			return
+		}
+		o.Status = api.NamespaceStatus{Phase: api.NamespaceActive}
+		if !slices.Contains(o.Spec.Finalizers, api.FinalizerKubernetes) {
+			o.Spec.Finalizers = append(o.Spec.Finalizers, api.FinalizerKubernetes)
+		}
 	}
 }
 

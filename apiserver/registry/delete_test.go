@@ -74,7 +74,7 @@ func TestDeletePodGracePeriod(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			pods := e.registry(t, podGVK, registry.Options{})
-			created, err := pods.Create(ctx, tt.pod, registry.CreateOptions{})
+			created, err := createPod(ctx, pods, tt.pod)
 			require.NoError(t, err)
 
 			out, removed, err := pods.DeleteObject(ctx, "default", "p", registry.DeleteOptions{GracePeriodSeconds: tt.grace})

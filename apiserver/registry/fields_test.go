@@ -125,7 +125,7 @@ func TestFieldSelectors(t *testing.T) {
 		var err error
 		switch obj.(type) {
 		case *api.Pod:
-			_, err = pods.Create(ctx, obj, registry.CreateOptions{})
+			_, err = createPod(ctx, pods, obj.(*api.Pod))
 		case *api.Event:
 			_, err = events.Create(ctx, obj, registry.CreateOptions{})
 		case *api.Node:

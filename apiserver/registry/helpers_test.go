@@ -181,3 +181,17 @@ func mustFields(t *testing.T, s string) fields.Selector {
 	require.NoError(t, err)
 	return sel
 }
+
+// createPod creates p, then writes the status p carries through the status
+// subresource, as the node agent would (a create starts from an empty
+// status: phase Pending).
+func createPod(ctx context.Context, pods *registry.Registry, p *api.Pod) (api.Object, error) {
+	status := p.Status
+	out, err := pods.Create(ctx, p, registry.CreateOptions{})
+	if err != nil || status.Phase == "" {
+		return out, err
+	}
+	next := api.DeepCopy(out.(*api.Pod))
+	next.Status = status
+	return pods.Update(ctx, next, registry.UpdateOptions{Subresource: "status"})
+}

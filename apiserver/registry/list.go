@@ -157,13 +157,16 @@ func (r *Registry) List(ctx context.Context, namespace string, opts ListOptions)
 	list := r.kind.NewList()
 	items := reflectItems(list)
 	items.Set(reflect.MakeSlice(items.Type(), 0, 0))
+	// Without selectors every key is an item, so the store can count the
+	// items after a page (remainingItemCount), as Kubernetes reports.
+	count := opts.Limit > 0 && opts.LabelSelector.Empty() && opts.FieldSelector.Empty()
 	var n int64
 	for {
 		fetch := 0
 		if opts.Limit > 0 {
 			fetch = int(opts.Limit - n)
 		}
-		res, err := r.st.List(ctx, prefix, store.ListOptions{Revision: rev, Limit: fetch, After: after, Stale: stale})
+		res, err := r.st.List(ctx, prefix, store.ListOptions{Revision: rev, Limit: fetch, After: after, Stale: stale, CountRemaining: count})
 		if err != nil {
 			if errors.Is(err, store.ErrCompacted) {
 				if opts.Continue != "" {
@@ -188,6 +191,10 @@ func (r *Registry) List(ctx context.Context, namespace string, opts ListOptions)
 			if opts.Limit > 0 && n == opts.Limit {
 				if i < len(res.KVs)-1 || res.More {
 					list.GetListMeta().Continue = encodeContinue(rev, after)
+					if count {
+						remaining := res.Remaining + int64(len(res.KVs)-1-i)
+						list.GetListMeta().RemainingItemCount = &remaining
+					}
 				}
 				list.GetListMeta().ResourceVersion = strconv.FormatInt(rev, 10)
 				return list, nil

@@ -55,8 +55,11 @@ const maxUpdateTries = 16
 // defaulted (api.Default) and validated (422 with every problem); an
 // existing name gives 409 AlreadyExists. A Namespace starts with status
 // phase Active and "kubernetes" in its spec.finalizers, as in Kubernetes.
-func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOptions) (api.Object, error) {
-	obj, err := r.checkObject(obj)
+// A core/v1 Service gets its cluster IP and node ports (Options.Services;
+// allocateService), allocated before it is written and freed if the write
+// fails.
+func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOptions) (_ api.Object, err error) {
+	obj, err = r.checkObject(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +75,12 @@ func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOption
 	generate := m.Name == "" && m.GenerateName != ""
 	api.Default(obj)
 	r.prepareCreate(obj)
+	var hold *serviceHold // what allocateService took, freed if the create fails
+	defer func() {
+		if err != nil {
+			r.abortService(ctx, hold, err)
+		}
+	}()
 	for try := 1; ; try++ {
 		if generate {
 			prefix := m.GenerateName
@@ -82,6 +91,11 @@ func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOption
 		}
 		if errs := r.scheme.Validate(obj); len(errs) > 0 {
 			return nil, api.NewInvalid(r.kind.GroupKind(), m.Name, errs)
+		}
+		if try == 1 {
+			if hold, err = r.allocateService(ctx, obj, nil, opts.DryRun); err != nil {
+				return nil, err
+			}
 		}
 		key, err := r.key(m.Namespace, m.Name)
 		if err != nil {
@@ -170,7 +184,9 @@ func (r *Registry) checkNotTooLarge(ctx context.Context, rev int64) error {
 // the stored object. An update that leaves an object being deleted with no
 // finalizers and no grace period running deletes it (deletionDone); the
 // spec.finalizers of a Namespace are kept (Finalize changes them). A
-// missing object gives 404.
+// Service keeps the cluster IPs and node ports the client leaves out, gets
+// those it newly needs (allocateService) and frees those it no longer
+// refers to once written. A missing object gives 404.
 func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOptions) (api.Object, error) {
 	switch opts.Subresource {
 	case "":
@@ -222,8 +238,20 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 		}
 		nm := next.GetObjectMeta()
 		finish := deletionDone(next)
+		var hold *serviceHold
+		if opts.Subresource == "" && !finish {
+			if hold, err = r.allocateService(ctx, next, old, opts.DryRun); err != nil {
+				return nil, err
+			}
+			if hold != nil {
+				if data, err = r.encode(next); err != nil {
+					r.abortService(ctx, hold, err)
+					return nil, err
+				}
+			}
+		}
 		if !finish && bytes.Equal(data, kv.Value) {
-			return old, nil // nothing changed: no write
+			return old, nil // nothing changed: no write (and nothing allocated)
 		}
 		if opts.DryRun {
 			return next, nil
@@ -235,9 +263,14 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 			rev, err = r.st.Update(ctx, key, data, kv.ModRevision)
 		}
 		if err == nil {
+			if finish {
+				r.releaseService(ctx, old)
+			}
+			r.commitService(ctx, hold)
 			nm.ResourceVersion = strconv.FormatInt(rev, 10)
 			return next, nil
 		}
+		r.abortService(ctx, hold, r.storeError(err, m.Name))
 		if errors.Is(err, store.ErrConflict) && want == 0 && try < maxUpdateTries {
 			continue
 		}
@@ -266,6 +299,7 @@ func (r *Registry) prepareUpdate(obj, old api.Object, subresource string) (api.O
 			setField(next, old, "Status")
 		}
 		r.prepareNamespaceUpdate(next, old)
+		r.carryOverService(next, old)
 	}
 	next.GetObjectMeta().ResourceVersion = old.GetObjectMeta().ResourceVersion
 	api.Default(next)

@@ -92,6 +92,23 @@ type Options struct {
 	// ended. 0 means DefaultWatchCacheSize; a negative value turns the
 	// cache off, so that every watch opens a store watch of its own.
 	WatchCacheSize int
+	// WatchCacheBytes bounds the watch cache by the size of the stored
+	// values of its changes too (watchcache.go): the oldest leave while
+	// the cache is over either bound. 0 means DefaultWatchCacheBytes; a
+	// negative value bounds it by WatchCacheSize only.
+	WatchCacheBytes int64
+	// WatchCacheIdle is how long the watch cache runs with no watch open
+	// before it stops, releasing its store watch, its goroutine and its
+	// changes; the next watch starts it again. 0 means
+	// DefaultWatchCacheIdle; a negative value keeps it until Close.
+	WatchCacheIdle time.Duration
+	// NewTicker makes the ticker of the watch cache's idle check, which
+	// ticks four times per WatchCacheIdle. nil means time.NewTicker.
+	NewTicker func(d time.Duration) Ticker
+	// Services says where the registry of core/v1 Services allocates
+	// cluster IPs and node ports (ipalloc.go). The zero value allocates
+	// nothing. Registries of other kinds ignore it.
+	Services ServiceAllocation
 }
 
 // Registry stores the objects of one kind. Its methods are safe for
@@ -110,6 +127,7 @@ type Registry struct {
 	fieldNames map[string]bool
 	hasStatus  bool
 	watch      watchState
+	alloc      *serviceAllocator // Services only, nil if allocation is off
 }
 
 // New returns a Registry for kind, which must be registered in scheme, that
@@ -148,6 +166,11 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 		log:       log.With("resource", k.GroupVersionResource().GroupResource().String()),
 		hasStatus: k.HasSubresource("status") && hasField(k.GoType(), "Status"),
 	}
+	alloc, err := newServiceAllocator(k, opts.Services)
+	if err != nil {
+		return nil, fmt.Errorf("registry: Options.Services: %w", err)
+	}
+	r.alloc = alloc
 	r.fields = fieldFuncs(k, opts)
 	r.fieldNames = make(map[string]bool)
 	for f := range r.fieldSet(k.New()) {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/api/fields"
@@ -18,8 +20,11 @@ import (
 // The watch cache is the shared fan-out of a registry's watches.
 //
 // One store watch per registry, started by the first watch that needs it,
-// feeds a ring of the most recent changes to the kind (Options.WatchCacheSize
-// of them). The ring is the only queue: a watcher is a cursor into it, and
+// feeds a ring of the most recent changes to the kind: at most
+// Options.WatchCacheSize of them, and while there are more than one, at most
+// Options.WatchCacheBytes of stored values (each change counts its key and
+// value, and the previous value a MODIFIED or DELETED carries). The ring is
+// the only queue: a watcher is a cursor into it, and
 // reads, filters and sends the events itself, on its own goroutine (for
 // HTTP, the one that writes to its connection). So the goroutine that
 // feeds the ring never waits for a watcher, and an idle watcher costs a
@@ -34,10 +39,40 @@ import (
 // A store event is decoded at most once (when the first watcher that needs
 // the object reads it), and each of its wire forms (ADDED, MODIFIED, or
 // DELETED with the previous state) is built and encoded at most once and
-// shared by every watcher that receives it.
+// shared by every watcher that receives it. Those come on top of the bytes
+// counted: a change that watchers read costs about two to three times its
+// stored size while it is in the ring.
+//
+// A cache that has had no watch open for Options.WatchCacheIdle stops: its
+// store watch ends, its goroutine returns and its ring is released. The
+// next watch starts a new one, from the current revision; a watch from an
+// older revision is served by the store, as one older than the ring is.
 
 // DefaultWatchCacheSize is the default Options.WatchCacheSize.
 const DefaultWatchCacheSize = 1024
+
+// DefaultWatchCacheBytes is the default Options.WatchCacheBytes: 32 MiB.
+const DefaultWatchCacheBytes = 32 << 20
+
+// DefaultWatchCacheIdle is the default Options.WatchCacheIdle.
+const DefaultWatchCacheIdle = 5 * time.Minute
+
+// A Ticker is a time.Ticker as Options.NewTicker makes it.
+type Ticker interface {
+	// C returns the channel the ticks are sent on.
+	C() <-chan time.Time
+	// Stop turns the ticker off.
+	Stop()
+}
+
+type timeTicker struct{ t *time.Ticker }
+
+func (t timeTicker) C() <-chan time.Time { return t.t.C }
+func (t timeTicker) Stop()               { t.t.Stop() }
+
+// eventOverhead approximates what a change costs in the ring besides its
+// keys and values: the cacheEvent, the store.Event and its KeyValues.
+const eventOverhead = 256
 
 // maxBatch is the most events Watcher.Next returns at once.
 const maxBatch = 64
@@ -110,17 +145,31 @@ type WatchStats struct {
 	// their own, because they started from a revision older than the
 	// watch cache (or the cache is off).
 	StoreWatches uint64
+	// CacheEvents is the number of changes the watch cache holds, and
+	// CacheBytes what they count against Options.WatchCacheBytes; both
+	// are 0 while the cache is not running.
+	CacheEvents int64
+	CacheBytes  int64
 }
 
 // WatchStats returns the counters of the registry's watches.
 func (r *Registry) WatchStats() WatchStats {
 	ws := &r.watch
-	return WatchStats{
+	st := WatchStats{
 		Watchers:       ws.watchers.Load(),
 		Events:         ws.events.Load(),
 		SlowTerminated: ws.terminated.Load(),
 		StoreWatches:   ws.storeWatches.Load(),
 	}
+	ws.mu.Lock()
+	c := ws.cache
+	ws.mu.Unlock()
+	if c != nil {
+		c.mu.Lock()
+		st.CacheEvents, st.CacheBytes = int64(c.head.Load()-c.tail), c.bytes
+		c.mu.Unlock()
+	}
+	return st
 }
 
 // watchState is a registry's watch cache and counters.
@@ -128,6 +177,7 @@ type watchState struct {
 	mu     sync.Mutex
 	cache  *watchCache // nil until the first watch, and after it ends
 	closed bool
+	wg     sync.WaitGroup // the caches' goroutines (run)
 
 	watchers     atomic.Int64
 	events       atomic.Uint64
@@ -147,8 +197,9 @@ func (r *Registry) Close() error {
 	ws.mu.Unlock()
 	if c != nil {
 		c.cancel()
-		<-c.done
 	}
+	// Caches that were stopping on their own too.
+	ws.wg.Wait()
 	return nil
 }
 
@@ -167,6 +218,7 @@ func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
 		return nil
 	}
 	if c := ws.cache; c != nil && !isClosed(c.done) {
+		c.used = true
 		return c
 	}
 	ws.cache = nil
@@ -194,19 +246,95 @@ func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
 	if size == 0 {
 		size = DefaultWatchCacheSize
 	}
+	maxBytes := r.opts.WatchCacheBytes
+	switch {
+	case maxBytes == 0:
+		maxBytes = DefaultWatchCacheBytes
+	case maxBytes < 0:
+		maxBytes = math.MaxInt64
+	}
 	c := &watchCache{
 		r:        r,
 		slots:    make([]atomic.Pointer[cacheEvent], size),
+		maxBytes: maxBytes,
 		complete: start,
 		cancel:   cancel,
 		done:     make(chan struct{}),
+		used:     true,
 	}
 	wake := make(chan struct{})
 	c.wake.Store(&wake)
 	ws.cache = c
-	r.log.Debug("watch cache started", "revision", start, "size", size)
-	go c.run(events)
+	r.log.Debug("watch cache started", "revision", start, "size", size, "bytes", maxBytes)
+	var ticker Ticker
+	var tick <-chan time.Time // the idle check's; nil if there is none
+	if idle := r.watchCacheIdle(); idle > 0 {
+		ticker = r.newTicker(max(idle/idleTicks, time.Millisecond))
+		tick = ticker.C()
+	}
+	ws.wg.Go(func() {
+		if ticker != nil {
+			defer ticker.Stop()
+		}
+		c.run(events, tick)
+	})
 	return c
+}
+
+func (r *Registry) watchCacheIdle() time.Duration {
+	if r.opts.WatchCacheIdle == 0 {
+		return DefaultWatchCacheIdle
+	}
+	return r.opts.WatchCacheIdle
+}
+
+func (r *Registry) newTicker(d time.Duration) Ticker {
+	if r.opts.NewTicker != nil {
+		return r.opts.NewTicker(d)
+	}
+	return timeTicker{time.NewTicker(d)}
+}
+
+// idleTicks is how many ticks of the idle check make the idle period: a
+// cache stops at the first tick that finds it has had no watch for that
+// many ticks, after between one and 1+1/idleTicks idle periods.
+const idleTicks = 4
+
+// idleCheck is the decision of one tick of the idle check, from the ticks
+// without a watch so far (idle), the watches open, and whether one
+// started on the cache since the last tick: the new count, and whether the
+// cache stops.
+func idleCheck(idle int, watchers int64, used bool) (int, bool) {
+	if watchers > 0 || used {
+		return 0, false
+	}
+	idle++
+	return idle, idle > idleTicks
+}
+
+// stopIfIdle runs the idle check for c, and if c stops, makes it no longer
+// the registry's cache. It reports whether c stops.
+//
+// The open watches counted are the registry's, which a watcher joins just
+// after sharedCache returns c; sharedCache sets c.used, so c does not stop
+// under a watcher that is starting (unless it took a whole idle period to
+// start, in which case its watch ends as if the cache had failed, and its
+// client watches again).
+func (r *Registry) stopIfIdle(c *watchCache) bool {
+	ws := &r.watch
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.cache != c {
+		return false // Close is ending it
+	}
+	var stop bool
+	c.idle, stop = idleCheck(c.idle, ws.watchers.Load(), c.used)
+	c.used = false
+	if stop {
+		ws.cache = nil
+		r.log.Debug("watch cache stopped: no watch for a while", "idle", r.watchCacheIdle())
+	}
+	return stop
 }
 
 // watchCache is the ring of a registry's recent changes. One goroutine (run)
@@ -215,7 +343,9 @@ type watchCache struct {
 	r     *Registry
 	slots []atomic.Pointer[cacheEvent] // event seq is in slots[seq%len(slots)]
 	// head is the seq of the next event to append: the ring holds the
-	// events [head-len(slots), head) (those that exist).
+	// events [tail, head). An event that leaves the ring leaves its slot
+	// nil or holding a later event, which is how a watcher that needed it
+	// knows that it fell behind.
 	head atomic.Uint64
 	// wake is closed and replaced after every append and progress update.
 	wake atomic.Pointer[chan struct{}]
@@ -230,10 +360,18 @@ type watchCache struct {
 	// to the kind: that of the last event that left the ring, or the
 	// revision the store watch started from.
 	complete int64
+	tail     uint64 // the seq of the oldest event in the ring
+	bytes    int64  // the sizes of the events in the ring
+	maxBytes int64
 
 	cancel context.CancelFunc // ends the store watch
 	done   chan struct{}      // closed when run has returned
 	err    error              // what the watches end with; set before done closes
+
+	// The idle check's state, under the registry's watchState.mu: the
+	// ticks without a watch, and whether a watch started since the last.
+	idle int
+	used bool
 }
 
 // bookmark is a BOOKMARK event and its revision.
@@ -242,45 +380,95 @@ type bookmark struct {
 	ev  *Event
 }
 
-// run appends the store's events to the ring until the store watch ends.
-func (c *watchCache) run(events <-chan store.Event) {
+// run appends the store's events to the ring until the store watch ends,
+// or a tick of the idle check stops the cache.
+func (c *watchCache) run(events <-chan store.Event, tick <-chan time.Time) {
 	defer func() {
+		ws := &c.r.watch
+		ws.mu.Lock()
+		if ws.cache == c {
+			ws.cache = nil // ended: release the ring for the next watch
+		}
+		ws.mu.Unlock()
 		close(c.done)
 		c.notify()
 	}()
-	for e := range events {
-		switch e.Type {
-		case store.EventAdded, store.EventModified, store.EventDeleted:
-			c.append(e)
-		case store.EventProgress:
-			ev, err := c.r.bookmark(e.Revision)
-			if err != nil {
-				continue
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return
 			}
-			c.progress.Store(&bookmark{rev: e.Revision, ev: ev})
-			c.notify()
-		case store.EventError:
-			if errors.Is(e.Err, store.ErrCompacted) {
-				c.err = api.NewGone("too old resource version: %d (%v)", e.Revision, e.Err)
-			} else {
-				c.err = c.r.storeError(e.Err, "")
+			c.handle(e)
+		case <-tick:
+			if c.r.stopIfIdle(c) {
+				c.cancel()
+				for range events {
+				}
+				return
 			}
-			c.r.log.Debug("watch cache ended", "err", e.Err)
 		}
 	}
 }
 
+// handle takes one event of the store watch.
+func (c *watchCache) handle(e store.Event) {
+	switch e.Type {
+	case store.EventAdded, store.EventModified, store.EventDeleted:
+		c.append(e)
+	case store.EventProgress:
+		ev, err := c.r.bookmark(e.Revision)
+		if err != nil {
+			return
+		}
+		c.progress.Store(&bookmark{rev: e.Revision, ev: ev})
+		c.notify()
+	case store.EventError:
+		if errors.Is(e.Err, store.ErrCompacted) {
+			c.err = api.NewGone("too old resource version: %d (%v)", e.Revision, e.Err)
+		} else {
+			c.err = c.r.storeError(e.Err, "")
+		}
+		c.r.log.Debug("watch cache ended", "err", e.Err)
+	}
+}
+
+// append adds e to the ring, and evicts the oldest events while the ring
+// is over either of its bounds (but keeps e).
 func (c *watchCache) append(e store.Event) {
+	size := eventSize(e)
 	c.mu.Lock()
 	seq := c.head.Load()
-	slot := &c.slots[seq%uint64(len(c.slots))]
-	if old := slot.Load(); old != nil {
-		c.complete = old.se.Revision
+	if seq-c.tail == uint64(len(c.slots)) {
+		c.evictLocked() // e takes the oldest's slot
 	}
-	slot.Store(&cacheEvent{seq: seq, se: e})
+	c.slots[seq%uint64(len(c.slots))].Store(&cacheEvent{seq: seq, se: e, size: size})
+	c.bytes += size
 	c.head.Store(seq + 1)
+	for c.bytes > c.maxBytes && c.tail < seq {
+		c.evictLocked()
+	}
 	c.mu.Unlock()
 	c.notify()
+}
+
+// evictLocked removes the oldest event from the ring. c.mu is held.
+func (c *watchCache) evictLocked() {
+	old := c.slots[c.tail%uint64(len(c.slots))].Swap(nil)
+	c.complete = old.se.Revision
+	c.bytes -= old.size
+	c.tail++
+}
+
+// eventSize is what a store event counts against Options.WatchCacheBytes.
+func eventSize(e store.Event) int64 {
+	n := eventOverhead
+	for _, kv := range []*store.KeyValue{e.KV, e.Prev} {
+		if kv != nil {
+			n += len(kv.Key) + len(kv.Value)
+		}
+	}
+	return int64(n)
 }
 
 // notify wakes every watcher waiting for the ring to move.
@@ -299,7 +487,7 @@ func (c *watchCache) startAt(w *Watcher, rev int64) bool {
 	}
 	n := uint64(len(c.slots))
 	head := c.head.Load()
-	lo := head - min(head, n)
+	lo := c.tail
 	i := sort.Search(int(head-lo), func(i int) bool {
 		return c.slots[(lo+uint64(i))%n].Load().se.Revision > rev
 	})
@@ -312,6 +500,7 @@ func (c *watchCache) startAt(w *Watcher, rev int64) bool {
 type cacheEvent struct {
 	seq  uint64 // position in the ring's sequence
 	se   store.Event
+	size int64      // eventSize(se)
 	cur  lazyObject // se.KV, decoded
 	prev lazyObject // se.Prev, decoded, with the resourceVersion of se
 	// The wire events built from it, by kind of event.

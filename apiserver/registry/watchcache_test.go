@@ -3,7 +3,9 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -247,4 +249,229 @@ func TestRegistryCloseEndsWatches(t *testing.T) {
 	require.NoError(t, err)
 	expect(t, ch, step{api.WatchAdded, "p"})
 	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
+}
+
+// manualTickers hands out tickers that tick when the test says.
+type manualTickers struct {
+	mu      sync.Mutex
+	tickers []chan time.Time
+}
+
+func (m *manualTickers) NewTicker(time.Duration) registry.Ticker {
+	ch := make(chan time.Time)
+	m.mu.Lock()
+	m.tickers = append(m.tickers, ch)
+	m.mu.Unlock()
+	return manualTicker(ch)
+}
+
+type manualTicker chan time.Time
+
+func (t manualTicker) C() <-chan time.Time { return t }
+func (t manualTicker) Stop()               {}
+
+// tick delivers a tick to the newest ticker, and waits for its reader to
+// take it. The reader handles ticks one at a time, so after tick returns
+// every earlier tick has been handled.
+func (m *manualTickers) tick(t *testing.T) {
+	t.Helper()
+	m.mu.Lock()
+	require.NotEmpty(t, m.tickers, "no ticker")
+	ch := m.tickers[len(m.tickers)-1]
+	m.mu.Unlock()
+	select {
+	case ch <- time.Time{}:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nobody took the tick within 10s")
+	}
+}
+
+// tryTick delivers a tick to the newest ticker if its reader is waiting
+// for one, and reports whether it did.
+func (m *manualTickers) tryTick() bool {
+	m.mu.Lock()
+	ch := m.tickers[len(m.tickers)-1]
+	m.mu.Unlock()
+	select {
+	case ch <- time.Time{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func bigPod(ns, name string, size int) *api.Pod {
+	p := pod(ns, name, nil)
+	p.Annotations = map[string]string{"data": strings.Repeat("x", size)}
+	return p
+}
+
+// TestWatchCacheBytesBound fills the cache with large objects: it keeps
+// no more than WatchCacheBytes of them, and a watch from a revision that
+// left the cache still gets every change, from the store.
+func TestWatchCacheBytesBound(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	const limit = 40 << 10
+	pods := e.registry(t, podGVK, registry.Options{WatchCacheBytes: limit})
+	_, err := pods.Create(ctx, pod("z", "before", nil), registry.CreateOptions{})
+	require.NoError(t, err)
+	rev0, err := e.st.Revision(ctx)
+	require.NoError(t, err)
+	from := registry.ListOptions{ResourceVersion: strconv.FormatInt(rev0, 10)}
+	reader := newWatcher(t, pods, "a", from) // starts the cache, reads along
+	var rvs []string
+	for i := range 10 {
+		p, err := pods.Create(ctx, bigPod("a", fmt.Sprintf("p%d", i), 10<<10), registry.CreateOptions{})
+		require.NoError(t, err)
+		rvs = append(rvs, p.GetObjectMeta().ResourceVersion)
+		evs, more := nextEvents(t, reader)
+		require.True(t, more)
+		require.Len(t, evs, 1, "a watcher that keeps up loses nothing")
+	}
+	st := pods.WatchStats()
+	require.LessOrEqual(t, st.CacheBytes, int64(limit))
+	require.Greater(t, st.CacheBytes, int64(20<<10))
+	require.Less(t, st.CacheEvents, int64(4), "10 KiB objects in a 40 KiB cache")
+	require.Positive(t, st.CacheEvents)
+
+	// From before the first: evicted, so the store serves it, in full.
+	again := newWatcher(t, pods, "a", from)
+	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
+	var names []string
+	for len(names) < 10 {
+		evs, more := nextEvents(t, again)
+		require.True(t, more)
+		for _, ev := range evs {
+			names = append(names, ev.Object.GetObjectMeta().Name)
+		}
+	}
+	require.Equal(t, []string{"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"}, names)
+
+	// From the last but one: still in the cache.
+	recent := newWatcher(t, pods, "a", registry.ListOptions{ResourceVersion: rvs[8]})
+	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
+	evs, _ := nextEvents(t, recent)
+	require.Len(t, evs, 1)
+	require.Equal(t, "p9", evs[0].Object.GetObjectMeta().Name)
+}
+
+// TestWatchCacheBytesBoundKeepsNewest has a cache smaller than one
+// object: it holds the newest change only, and a watcher that keeps up
+// still gets every change from it.
+func TestWatchCacheBytesBoundKeepsNewest(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	pods := e.registry(t, podGVK, registry.Options{WatchCacheBytes: 1})
+	reader := newWatcher(t, pods, "a", registry.ListOptions{})
+	for i := range 3 {
+		_, err := pods.Create(ctx, bigPod("a", fmt.Sprintf("p%d", i), 1<<10), registry.CreateOptions{})
+		require.NoError(t, err)
+		evs, more := nextEvents(t, reader)
+		require.True(t, more)
+		require.Len(t, evs, 1)
+		require.Equal(t, fmt.Sprintf("p%d", i), evs[0].Object.GetObjectMeta().Name)
+		require.Equal(t, int64(1), pods.WatchStats().CacheEvents)
+	}
+	require.Equal(t, uint64(0), pods.WatchStats().StoreWatches)
+	require.Equal(t, uint64(0), pods.WatchStats().SlowTerminated)
+}
+
+// TestWatchCacheStopsWhenIdle checks that a cache with no watch for
+// WatchCacheIdle (IdleTicks ticks of its idle check) stops and is garbage
+// collected, and that the next watch starts one again.
+func TestWatchCacheStopsWhenIdle(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	tickers := &manualTickers{}
+	pods := e.registry(t, podGVK, registry.Options{WatchCacheIdle: time.Minute, NewTicker: tickers.NewTicker})
+	collected := make(chan struct{})
+	var rv string
+	func() {
+		w, err := pods.NewWatcher(ctx, "a", registry.ListOptions{})
+		require.NoError(t, err)
+		defer w.Close()
+		require.True(t, pods.WatchCacheRunning(collected))
+		p, err := pods.Create(ctx, bigPod("a", "p0", 200<<10), registry.CreateOptions{})
+		require.NoError(t, err)
+		rv = p.GetObjectMeta().ResourceVersion
+		evs, _ := nextEvents(t, w)
+		require.Len(t, evs, 1)
+		// With a watch open, the cache runs however long it is.
+		for range 3 * registry.IdleTicks {
+			tickers.tick(t)
+		}
+		require.True(t, pods.WatchCacheRunning(nil))
+	}()
+	require.Greater(t, pods.WatchStats().CacheBytes, int64(200<<10))
+
+	// The last tick above may have been handled after the watch closed:
+	// the cache has seen IdleTicks-1 or IdleTicks idle ticks after these.
+	for range registry.IdleTicks - 1 {
+		tickers.tick(t)
+	}
+	require.True(t, pods.WatchCacheRunning(nil), "idle for less than WatchCacheIdle")
+	delivered := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for pods.WatchCacheRunning(nil) {
+		require.True(t, time.Now().Before(deadline), "idle for WatchCacheIdle, the cache did not stop within 10s")
+		if tickers.tryTick() {
+			delivered++
+		}
+		runtime.Gosched()
+	}
+	require.LessOrEqual(t, delivered, 2, "stopped after IdleTicks+1 idle ticks")
+	st := pods.WatchStats()
+	require.Equal(t, [3]int64{0, 0, 0}, [3]int64{st.Watchers, st.CacheEvents, st.CacheBytes}, "nothing open, nothing held")
+	for !isClosedChan(collected) {
+		require.True(t, time.Now().Before(deadline), "the stopped cache was not garbage collected within 10s")
+		runtime.GC()
+	}
+
+	// Changes made while no cache ran reach a watch from before them.
+	_, err := pods.Create(ctx, pod("a", "p1", nil), registry.CreateOptions{})
+	require.NoError(t, err)
+	w := newWatcher(t, pods, "a", registry.ListOptions{ResourceVersion: rv})
+	require.True(t, pods.WatchCacheRunning(nil), "started again")
+	evs, _ := nextEvents(t, w)
+	require.Len(t, evs, 1)
+	require.Equal(t, "p1", evs[0].Object.GetObjectMeta().Name)
+	_, err = pods.Create(ctx, pod("a", "p2", nil), registry.CreateOptions{})
+	require.NoError(t, err)
+	evs, _ = nextEvents(t, w)
+	require.Len(t, evs, 1)
+	require.Equal(t, "p2", evs[0].Object.GetObjectMeta().Name)
+	require.NoError(t, pods.Close())
+}
+
+func isClosedChan(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestWatchCacheIdleCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		idle     int
+		watchers int64
+		used     bool
+		want     int
+		stop     bool
+	}{
+		{"watched", 3, 2, false, 0, false},
+		{"a watch started since the last tick", 3, 0, true, 0, false},
+		{"first idle tick", 0, 0, false, 1, false},
+		{"idle for less than the period", registry.IdleTicks - 1, 0, false, registry.IdleTicks, false},
+		{"idle for the period", registry.IdleTicks, 0, false, registry.IdleTicks + 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idle, stop := registry.IdleCheck(tc.idle, tc.watchers, tc.used)
+			require.Equal(t, tc.want, idle)
+			require.Equal(t, tc.stop, stop)
+		})
+	}
 }

@@ -99,8 +99,11 @@ type Config struct {
 	// 800 ms and 30 s.
 	MinBackoff, MaxBackoff time.Duration
 	// WatchTimeout is the longest a single watch is asked to run; each
-	// watch asks for a random duration between it and twice it, so that
-	// many informers do not reconnect together. 0 means 5 minutes.
+	// watch asks for a random duration between it and twice it (in whole
+	// seconds, at least one), so that many informers do not reconnect
+	// together. A watch the server has not ended a fifth of that duration
+	// after it should have is abandoned and resumed, so a hung server or
+	// a dead connection cannot stall the informer. 0 means 5 minutes.
 	WatchTimeout time.Duration
 	// Logger receives the informer's log lines. nil means discard.
 	Logger *slog.Logger
@@ -456,12 +459,18 @@ func (inf *Informer) replace(items []api.Object, rv string) {
 // returns relist=true when the revision is gone and a new list is needed.
 func (inf *Informer) watch(ctx context.Context) (relist bool, err error) {
 	timeout := inf.cfg.WatchTimeout + time.Duration(rand.Int64N(int64(inf.cfg.WatchTimeout)+1))
-	wctx, cancel := context.WithCancel(ctx)
+	// The server ends the watch after TimeoutSeconds. If it does not (it
+	// hung, or the connection died without a reset, which TCP may take
+	// many minutes to notice), the informer gives up on it a little after,
+	// and resumes from the last resourceVersion: it is never stuck on a
+	// silent watch.
+	secs := max(int64(timeout/time.Second), 1) // 0 would mean the server's default
+	wctx, cancel := context.WithTimeout(ctx, timeout+timeout/5)
 	defer cancel()
 	events, err := inf.cfg.ListerWatcher.Watch(wctx, ListOptions{
 		ResourceVersion: inf.LastSyncResourceVersion(),
 		AllowBookmarks:  true,
-		TimeoutSeconds:  int64(timeout / time.Second),
+		TimeoutSeconds:  secs,
 	})
 	if err != nil {
 		if api.IsGone(err) {

@@ -572,3 +572,44 @@ func olderOrEqual(a, b string) bool {
 	_, _ = fmt.Sscan(b, &y)
 	return x <= y
 }
+
+// silentLW lists one object, then opens watches that never deliver
+// anything and never end on their own: a server that hung, or a
+// connection that died without a reset.
+type silentLW struct {
+	watches atomic.Int32
+	timeout atomic.Int64 // TimeoutSeconds of the last watch
+}
+
+func (s *silentLW) List(context.Context, informer.ListOptions) (*informer.Page, error) {
+	return &informer.Page{ResourceVersion: "5", Items: []api.Object{
+		&api.ConfigMap{ObjectMeta: api.ObjectMeta{Namespace: "a", Name: "x", ResourceVersion: "5"}},
+	}}, nil
+}
+
+func (s *silentLW) Watch(ctx context.Context, o informer.ListOptions) (<-chan informer.Event, error) {
+	s.watches.Add(1)
+	s.timeout.Store(o.TimeoutSeconds)
+	out := make(chan informer.Event)
+	go func() {
+		<-ctx.Done()
+		close(out)
+	}()
+	return out, nil
+}
+
+// TestSilentWatchIsAbandoned: a watch that stays silent past the time it
+// asked the server for is given up and started again, instead of leaving
+// the informer stuck on it forever. A WatchTimeout under a second asks the
+// server for one second, not for its default.
+func TestSilentWatchIsAbandoned(t *testing.T) {
+	lw := &silentLW{}
+	cfg := fastConfig(lw)
+	cfg.WatchTimeout = 20 * time.Millisecond
+	inf, err := informer.New(cfg)
+	require.NoError(t, err)
+	start(t, inf)
+	require.Eventually(t, func() bool { return lw.watches.Load() >= 3 }, 5*time.Second, time.Millisecond,
+		"the silent watch was never abandoned")
+	require.Equal(t, int64(1), lw.timeout.Load())
+}

@@ -35,6 +35,13 @@
 // shorter than LeaseDuration, the old leader has stopped before any other
 // candidate may see the lease as expired.
 //
+// A Lease deleted while held (kubectl delete, or its namespace going) is
+// not a free lease: the leader stops leading at its next renewal, which
+// finds no Lease, and the other candidates create a new one only once the
+// old one would have expired, LeaseDuration after they last saw it, since
+// the leader may not have seen the deletion yet. The last holder, or a
+// candidate that never saw the Lease held, creates it at once.
+//
 // When Run's context ends, the leader cancels lead, keeps the lease
 // renewed until lead has returned, then releases it (holderIdentity
 // cleared, leaseDurationSeconds 1, as client-go does) so that another

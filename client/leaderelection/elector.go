@@ -212,6 +212,12 @@ func (e *Elector) lead(ctx context.Context, lead func(context.Context), sent tim
 			why = fmt.Sprintf("%q holds the lease", holder(e.obs.lease))
 			deadline.Stop()
 			lose()
+		case errors.Is(err, api.ErrNotFound):
+			// The lease was deleted: nothing holds this candidate's
+			// leadership any more, and the others may create a new one.
+			why = "the lease was deleted"
+			deadline.Stop()
+			lose()
 		}
 	}
 }
@@ -259,6 +265,14 @@ func (e *Elector) try(ctx context.Context, leading bool) (time.Time, bool, error
 	got, err := e.leases.Get(ctx, e.cfg.Namespace, e.cfg.Name)
 	now := e.clock.Now()
 	if errors.Is(err, api.ErrNotFound) {
+		if !mayCreate(e.obs, e.cfg.Identity, now, e.cfg.LeaseDuration) {
+			// Keep the observation: its time is when the holder was last
+			// seen, from which its lease expires.
+			e.mu.Lock()
+			e.holder = ""
+			e.mu.Unlock()
+			return now, false, nil
+		}
 		e.see(nil, now)
 		l := &api.Lease{
 			ObjectMeta: api.ObjectMeta{Namespace: e.cfg.Namespace, Name: e.cfg.Name},

@@ -275,3 +275,51 @@ func TestLeaderStepsDownWhenAnotherWroteTheLease(t *testing.T) {
 	require.Equal(t, int32(2), a.terms.Load())
 	require.Equal(t, int32(1), *e.lease().Spec.LeaseTransitions)
 }
+
+// TestDeletedLeaseNeverTwoLeaders: someone deletes the Lease while a leads
+// (kubectl delete lease, or its namespace going away). b, which saw a hold
+// it, must not create a new Lease and lead before a has stopped: it waits
+// LeaseDuration from when it last saw a's lease, as for a holder that
+// stopped renewing; and a, whose renewal finds no Lease, stops at once.
+// runFor fails the test if two candidates ever lead at once.
+func TestDeletedLeaseNeverTwoLeaders(t *testing.T) {
+	e := newEnv(t)
+	a := e.candidate("a", nil, nil)
+	b := e.candidate("b", nil, nil)
+	e.start(a)
+	e.start(b)
+	e.runFor(5 * time.Second)
+	require.Equal(t, "a", e.leaderID())
+	require.Equal(t, "a", b.e.Leader())
+
+	require.NoError(t, client.Resource[api.Lease](e.admin).Delete(context.Background(), ns, leaseName))
+	e.runFor(retryPeriod * 3)
+	require.Equal(t, 1.0, metric(t, a.reg, "drover_leader_election_transitions_total", map[string]string{"event": "lost"}),
+		"a's renewal found no Lease: it stopped leading")
+	// a, the last holder, may make the Lease again at once; b may not.
+	e.runFor(leaseDuration + 2*maxRetry)
+	require.NotEqual(t, "", e.leaderID(), "someone leads again")
+	require.Equal(t, e.leaderID(), *e.lease().Spec.HolderIdentity)
+}
+
+// TestDeletedLeaseWhileLeaderCutOff: the Lease is deleted while the
+// leader a cannot reach the API server, so it cannot see the deletion and
+// leads until its renew deadline. b must not create a new Lease before a
+// would have lost the old one.
+func TestDeletedLeaseWhileLeaderCutOff(t *testing.T) {
+	e := newEnv(t)
+	a := e.candidate("a", nil, nil)
+	b := e.candidate("b", nil, nil)
+	e.start(a)
+	e.start(b)
+	e.runFor(5 * time.Second)
+	require.Equal(t, "a", e.leaderID())
+
+	a.net.down.Store(true)
+	require.NoError(t, client.Resource[api.Lease](e.admin).Delete(context.Background(), ns, leaseName))
+	e.runFor(leaseDuration + 2*maxRetry) // fails if b leads while a still does
+	require.Equal(t, "b", e.leaderID(), "b took over once a's lease would have expired")
+	a.net.down.Store(false)
+	e.runFor(time.Minute)
+	require.Equal(t, "b", e.leaderID())
+}

@@ -106,6 +106,17 @@ func decide(o observation, id string, now time.Time, seconds int32, def time.Dur
 	return spec, true
 }
 
+// mayCreate reports whether candidate id may create the lease, which it
+// has just found missing, at now. Not while the last version it saw named
+// another holder that has not expired: the lease was deleted under that
+// holder, which may still lead until its renew deadline, so the candidate
+// waits as for a holder that stopped renewing. A candidate that never saw
+// the lease, saw it free, or held it itself creates it at once.
+func mayCreate(o observation, id string, now time.Time, def time.Duration) bool {
+	h := holder(o.lease)
+	return h == "" || h == id || o.expired(now, def)
+}
+
 // createSpec is the spec of a lease candidate id creates at now.
 func createSpec(id string, now time.Time, seconds int32) api.LeaseSpec {
 	t := api.NewMicroTime(now)

@@ -109,3 +109,13 @@ func TestLeaseSeconds(t *testing.T) {
 	require.Equal(t, int32(2), leaseSeconds(1500*time.Millisecond))
 	require.Equal(t, int32(1), leaseSeconds(time.Second))
 }
+
+func TestMayCreate(t *testing.T) {
+	const d = 15 * time.Second
+	seen := func(holder string) observation { return observation{}.observe(lease("1", holder, 15, 0, t0), t0) }
+	require.True(t, mayCreate(observation{}, "a", t0, d), "never saw a lease")
+	require.True(t, mayCreate(seen(""), "a", t0, d), "saw it free")
+	require.True(t, mayCreate(seen("a"), "a", t0, d), "held it itself")
+	require.False(t, mayCreate(seen("b"), "a", t0.Add(d-time.Nanosecond), d), "b may still lead")
+	require.True(t, mayCreate(seen("b"), "a", t0.Add(d), d), "b's lease has expired")
+}

@@ -130,10 +130,12 @@ type Recorder struct {
 	dropped atomic.Int64
 }
 
-// queued is an event waiting for Run, with the time it happened.
+// queued is an event waiting for Run, with the time it happened; or, if
+// flushed is set, the mark of a Flush, closed when Run reaches it.
 type queued struct {
-	ev  *api.Event
-	now time.Time
+	ev      *api.Event
+	now     time.Time
+	flushed chan struct{}
 }
 
 // New returns a Recorder for cfg. Events are queued from now on, and
@@ -273,7 +275,8 @@ func truncate(s string, n int) string {
 }
 
 // Run writes the queued events until ctx ends, then returns nil; events
-// still queued then are not written. Only one Run may run at a time.
+// still queued then are not written (see Flush). Only one Run may run at a
+// time.
 func (r *Recorder) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("record: Run is already running")
@@ -284,8 +287,32 @@ func (r *Recorder) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case q := <-r.queue:
+			if q.flushed != nil {
+				close(q.flushed)
+				continue
+			}
 			r.write(ctx, q.ev, q.now)
 		}
+	}
+}
+
+// Flush waits until Run has handled (written, or dropped by the rate
+// limit) every event queued before the call, and returns nil; or until
+// ctx ends, and returns ctx.Err(). It needs Run running. Call it before
+// ending Run's ctx to have the last events written: a Manager does, once
+// its controllers have stopped.
+func (r *Recorder) Flush(ctx context.Context) error {
+	mark := queued{flushed: make(chan struct{})}
+	select {
+	case r.queue <- mark:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-mark.flushed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -222,3 +222,25 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRecorderFlush: Flush returns once every event queued before it has
+// been written, so that a component stopping loses none of its last
+// events; with Run not running, it gives up when its ctx ends.
+func TestRecorderFlush(t *testing.T) {
+	c := newClient(t)
+	r, err := record.New(record.Config{Client: c, Component: "test"})
+	require.NoError(t, err)
+	cm := &api.ConfigMap{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "a"}}
+	for i := range 3 {
+		r.Eventf(cm, api.EventTypeNormal, "Step", "step %d", i)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, r.Flush(short), context.DeadlineExceeded, "Run is not running")
+
+	run(t, r)
+	require.NoError(t, r.Flush(context.Background()))
+	var l api.EventList
+	require.NoError(t, c.List(context.Background(), &l)) // no polling: Flush waited
+	require.Len(t, l.Items, 3)
+}

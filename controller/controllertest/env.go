@@ -127,6 +127,9 @@ func Start(ctx context.Context, cfg Config) (*Env, error) {
 		Scheme:    cfg.Scheme,
 		Logger:    cfg.Logger,
 		Admission: cfg.Admission,
+		// The Env makes exactly the namespaces it is asked for
+		// (Config.Namespaces), not the server's system namespaces.
+		SystemNamespaces: []string{},
 	}
 	if cfg.Clock != nil {
 		e.Clock = cfg.Clock
@@ -220,10 +223,13 @@ func (e *Env) ClientConfig() client.Config {
 	}
 }
 
-// CreateNamespace creates the namespace name, active and empty.
+// CreateNamespace creates the namespace name, active and empty, unless it
+// exists.
 func (e *Env) CreateNamespace(ctx context.Context, name string) error {
 	ns := &api.Namespace{ObjectMeta: api.ObjectMeta{Name: name}}
-	if err := e.Client.Create(ctx, ns); err != nil {
+	// The server's Run creates the system namespaces ("default",
+	// "kube-system", ...) too: whoever comes first makes it.
+	if err := e.Client.Create(ctx, ns); err != nil && !api.IsAlreadyExists(err) {
 		return fmt.Errorf("controllertest: create namespace %q: %w", name, err)
 	}
 	return nil

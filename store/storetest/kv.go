@@ -400,8 +400,22 @@ func testListPaging(t *testing.T, h *harness) {
 		t.Fatalf("List with Limit 25 of 25 keys: %d keys, More %v; want 25, false", len(res.KVs), res.More)
 	}
 	res = mustList(t, s, "/p/", store.ListOptions{Limit: 24})
-	if len(res.KVs) != 24 || !res.More {
-		t.Fatalf("List with Limit 24 of 25 keys: %d keys, More %v; want 24, true", len(res.KVs), res.More)
+	if len(res.KVs) != 24 || !res.More || res.Remaining != 0 {
+		t.Fatalf("List with Limit 24 of 25 keys: %d keys, More %v, Remaining %d; want 24, true, 0 (not asked)",
+			len(res.KVs), res.More, res.Remaining)
+	}
+	// CountRemaining counts the live keys after the page, under the prefix,
+	// at the page's revision.
+	for _, c := range []struct {
+		limit int
+		after string
+		want  int64
+	}{{10, "", 15}, {10, "/p/012", 4}, {24, "", 1}, {25, "", 0}, {5, "/p/029", 0}} {
+		res = mustList(t, s, "/p/", store.ListOptions{Limit: c.limit, After: c.after, CountRemaining: true, Revision: rev})
+		if res.Remaining != c.want || res.More != (c.want > 0) {
+			t.Errorf("List(limit %d, after %q, CountRemaining): Remaining %d, More %v; want %d, %v",
+				c.limit, c.after, res.Remaining, res.More, c.want, c.want > 0)
+		}
 	}
 }
 

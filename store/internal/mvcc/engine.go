@@ -312,7 +312,11 @@ func (e *Engine) List(prefix string, opts store.ListOptions) (*store.ListResult,
 		}
 		if opts.Limit > 0 && len(res.KVs) == opts.Limit {
 			res.More = true
-			return false
+			if !opts.CountRemaining {
+				return false
+			}
+			res.Remaining++
+			return true
 		}
 		res.KVs = append(res.KVs, kv)
 		return true
