@@ -133,3 +133,55 @@ func TestServerSideApplyIsRefusedClearly(t *testing.T) {
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
 }
+
+// TestFieldValidation checks the fieldValidation parameter: Strict (the
+// default) refuses unknown and duplicate fields, Warn drops them with a
+// Warning header each, Ignore drops them; other errors fail whatever it
+// says.
+func TestFieldValidation(t *testing.T) {
+	e := newEnv(t)
+	typo := strings.Replace(deploymentJSON("NAME", 2), `"replicas":2`, `"replicas":2,"replcas":3`, 1)
+	typo = strings.Replace(typo, `"apiVersion"`, `"kind":"Deployment","apiVersion"`, 1) // a duplicate kind
+	for i, tc := range []struct {
+		param    string
+		body     string
+		code     int
+		warnings []string
+	}{
+		{"", typo, http.StatusBadRequest, nil},
+		{"Strict", typo, http.StatusBadRequest, nil},
+		{"Warn", typo, http.StatusCreated, []string{`299 - "duplicate field \"kind\""`, `299 - "unknown field \"spec.replcas\""`}},
+		{"Ignore", typo, http.StatusCreated, nil},
+		{"Warn", strings.Replace(deploymentJSON("NAME", 2), `"replicas":2`, `"replicas":"two"`, 1), http.StatusBadRequest, nil},
+		{"Loose", deploymentJSON("NAME", 2), http.StatusBadRequest, nil},
+	} {
+		name := "fv-" + itoa(i)
+		path := "/apis/apps/v1/namespaces/default/deployments"
+		if tc.param != "" {
+			path += "?fieldValidation=" + tc.param
+		}
+		req, err := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(strings.Replace(tc.body, "NAME", name, 1)))
+		require.NoError(t, err)
+		resp, err := e.srv.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, tc.code, resp.StatusCode, "fieldValidation=%s", tc.param)
+		got := resp.Header.Values("Warning")
+		slices.Sort(got)
+		require.Equal(t, tc.warnings, got, "fieldValidation=%s", tc.param)
+		if tc.code == http.StatusCreated {
+			m := e.ok(t, http.StatusOK, "GET", "/apis/apps/v1/namespaces/default/deployments/"+name, "")
+			require.Equal(t, float64(2), m["spec"].(map[string]any)["replicas"])
+		}
+	}
+	// A patch that adds an unknown field, with Warn.
+	req, err := http.NewRequest("PATCH", e.srv.URL+"/apis/apps/v1/namespaces/default/deployments/fv-2?fieldValidation=Warn",
+		strings.NewReader(`{"spec":{"paused":true,"pausd":true}}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	resp, err := e.srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, []string{`299 - "unknown field \"spec.pausd\""`}, resp.Header.Values("Warning"))
+}

@@ -389,11 +389,15 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, t target) (a
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, api.NewBadRequest("the request body is empty: a %s is required", t.kind.GroupVersionKind)
 	}
+	fv, err := parseFieldValidation(r)
+	if err != nil {
+		return nil, err
+	}
 	obj := t.kind.New()
 	if protobuf {
 		err = s.cfg.Scheme.DecodeProtobufInto(data, obj)
 	} else {
-		err = s.cfg.Scheme.DecodeInto(data, obj)
+		err = s.decodeJSONInto(w, data, obj, fv)
 	}
 	if err != nil {
 		if de, ok := errors.AsType[*api.DecodeError](err); ok {

@@ -98,6 +98,10 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t target) error {
 	if err != nil {
 		mt = strings.TrimSpace(ct)
 	}
+	fv, err := parseFieldValidation(r)
+	if err != nil {
+		return err
+	}
 	data, err := s.readBody(w, r)
 	if err != nil {
 		return err
@@ -124,7 +128,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t target) error {
 			return err
 		}
 		obj := t.kind.New()
-		if err := s.cfg.Scheme.DecodeInto(patched, obj); err != nil {
+		if err := s.decodeJSONInto(w, patched, obj, fv); err != nil {
 			if de, ok := errors.AsType[*api.DecodeError](err); ok {
 				return de.ToStatusError()
 			}

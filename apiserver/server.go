@@ -29,6 +29,15 @@
 // built-in kinds), on objects and their status; a conflict with a
 // concurrent write is retried on the fresh object.
 //
+// # Field validation
+//
+// Bodies (and patched objects) are decoded strictly: an unknown or
+// duplicate field is a 400 that names it, because a field Drover does not
+// implement must never be dropped without a word. fieldValidation=Warn
+// drops such fields and says so in Warning headers (kubectl prints them),
+// fieldValidation=Ignore drops them silently; Strict is the default (where
+// Kubernetes defaults to Warn).
+//
 // # Admission
 //
 // Every create, update (status and patch included) and delete goes through
