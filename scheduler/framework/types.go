@@ -1,0 +1,347 @@
+package framework
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/resource"
+)
+
+// Duration is a time.Duration, named here so Permit's signature reads well.
+type Duration = time.Duration
+
+// StateKey names a value in a CycleState; use the plugin's name, or
+// "<plugin>/<what>".
+type StateKey string
+
+// StateData is a value stored in a CycleState. Clone is used when a cycle
+// state is copied for preemption's what-if runs; immutable data may
+// return itself.
+type StateData interface {
+	Clone() StateData
+}
+
+// CycleState holds what plugins compute during one pod's cycle (in
+// PreFilter, read in Filter). It is safe for concurrent use.
+type CycleState struct {
+	mu   sync.RWMutex
+	data map[StateKey]StateData
+}
+
+// NewCycleState returns an empty CycleState.
+func NewCycleState() *CycleState { return &CycleState{data: make(map[StateKey]StateData)} }
+
+// Read returns the value of key, or false.
+func (c *CycleState) Read(key StateKey) (StateData, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.data[key]
+	return v, ok
+}
+
+// Write sets the value of key.
+func (c *CycleState) Write(key StateKey, v StateData) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.data[key] = v
+}
+
+// Clone returns a copy, each value cloned.
+func (c *CycleState) Clone() *CycleState {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := &CycleState{data: make(map[StateKey]StateData, len(c.data))}
+	for k, v := range c.data {
+		out.data[k] = v.Clone()
+	}
+	return out
+}
+
+// Resource is an amount of each resource: CPU in millicores, memory and
+// ephemeral storage in bytes, pods as a count, and extended resources
+// (such as "example.com/gpu") in their units.
+type Resource struct {
+	MilliCPU         int64
+	Memory           int64
+	EphemeralStorage int64
+	AllowedPodNumber int64
+	Scalar           map[api.ResourceName]int64
+}
+
+// NewResource returns the Resource of a ResourceList.
+func NewResource(rl api.ResourceList) Resource {
+	var r Resource
+	r.Add(rl)
+	return r
+}
+
+// Add adds a ResourceList.
+func (r *Resource) Add(rl api.ResourceList) {
+	for name, q := range rl {
+		r.addQuantity(name, q, 1)
+	}
+}
+
+func (r *Resource) addQuantity(name api.ResourceName, q resource.Quantity, sign int64) {
+	switch name {
+	case api.ResourceCPU:
+		r.MilliCPU += sign * q.MilliValue()
+	case api.ResourceMemory:
+		r.Memory += sign * q.Value()
+	case "ephemeral-storage":
+		r.EphemeralStorage += sign * q.Value()
+	case "pods":
+		r.AllowedPodNumber += sign * q.Value()
+	default:
+		if r.Scalar == nil {
+			r.Scalar = make(map[api.ResourceName]int64)
+		}
+		r.Scalar[name] += sign * q.Value()
+	}
+}
+
+// AddResource adds o to r.
+func (r *Resource) AddResource(o Resource) {
+	r.MilliCPU += o.MilliCPU
+	r.Memory += o.Memory
+	r.EphemeralStorage += o.EphemeralStorage
+	r.AllowedPodNumber += o.AllowedPodNumber
+	for k, v := range o.Scalar {
+		if r.Scalar == nil {
+			r.Scalar = make(map[api.ResourceName]int64)
+		}
+		r.Scalar[k] += v
+	}
+}
+
+// SubResource subtracts o from r.
+func (r *Resource) SubResource(o Resource) {
+	r.MilliCPU -= o.MilliCPU
+	r.Memory -= o.Memory
+	r.EphemeralStorage -= o.EphemeralStorage
+	r.AllowedPodNumber -= o.AllowedPodNumber
+	for k, v := range o.Scalar {
+		if r.Scalar == nil {
+			r.Scalar = make(map[api.ResourceName]int64)
+		}
+		r.Scalar[k] -= v
+	}
+}
+
+// Clone returns a deep copy.
+func (r Resource) Clone() Resource {
+	out := r
+	if r.Scalar != nil {
+		out.Scalar = make(map[api.ResourceName]int64, len(r.Scalar))
+		for k, v := range r.Scalar {
+			out.Scalar[k] = v
+		}
+	}
+	return out
+}
+
+// PodRequests returns what a pod asks for, as the scheduler counts it:
+// the sum of its containers' requests, or the largest init container's if
+// greater, per resource, plus its overhead. Containers with no CPU or
+// memory request count as DefaultMilliCPURequest / DefaultMemoryRequest
+// for scoring only (see NonZeroRequests), not here.
+func PodRequests(pod *api.Pod) Resource {
+	var sum Resource
+	for i := range pod.Spec.Containers {
+		sum.Add(pod.Spec.Containers[i].Resources.Requests)
+	}
+	for i := range pod.Spec.InitContainers {
+		init := NewResource(pod.Spec.InitContainers[i].Resources.Requests)
+		sum.MilliCPU = max(sum.MilliCPU, init.MilliCPU)
+		sum.Memory = max(sum.Memory, init.Memory)
+		sum.EphemeralStorage = max(sum.EphemeralStorage, init.EphemeralStorage)
+		for k, v := range init.Scalar {
+			if sum.Scalar == nil {
+				sum.Scalar = make(map[api.ResourceName]int64)
+			}
+			sum.Scalar[k] = max(sum.Scalar[k], v)
+		}
+	}
+	sum.Add(pod.Spec.Overhead)
+	return sum
+}
+
+// The requests assumed, for scoring, of a container that sets none (as
+// Kubernetes does), so that pods with no requests still spread.
+const (
+	DefaultMilliCPURequest int64 = 100               // 0.1 core
+	DefaultMemoryRequest   int64 = 200 * 1024 * 1024 // 200 MiB
+)
+
+// NonZeroRequests returns the CPU and memory a pod counts for in scoring:
+// PodRequests, with DefaultMilliCPURequest / DefaultMemoryRequest for
+// each container that sets no CPU / memory request.
+func NonZeroRequests(pod *api.Pod) (milliCPU, memory int64) {
+	for i := range pod.Spec.Containers {
+		req := pod.Spec.Containers[i].Resources.Requests
+		if q, ok := req[api.ResourceCPU]; ok && !q.IsZero() {
+			milliCPU += q.MilliValue()
+		} else {
+			milliCPU += DefaultMilliCPURequest
+		}
+		if q, ok := req[api.ResourceMemory]; ok && !q.IsZero() {
+			memory += q.Value()
+		} else {
+			memory += DefaultMemoryRequest
+		}
+	}
+	return milliCPU, memory
+}
+
+// HostPort is a host port a pod uses.
+type HostPort struct {
+	IP       string // "" or "0.0.0.0" for every address
+	Protocol api.Protocol
+	Port     int32
+}
+
+// PodInfo is a pod with what the scheduler derives from it once.
+type PodInfo struct {
+	Pod *api.Pod
+	// Requests are PodRequests(Pod).
+	Requests Resource
+	// NonZeroMilliCPU and NonZeroMemory are NonZeroRequests(Pod).
+	NonZeroMilliCPU, NonZeroMemory int64
+	// HostPorts are the host ports of its containers.
+	HostPorts []HostPort
+}
+
+// NewPodInfo returns the PodInfo of pod.
+func NewPodInfo(pod *api.Pod) *PodInfo {
+	pi := &PodInfo{Pod: pod, Requests: PodRequests(pod)}
+	pi.NonZeroMilliCPU, pi.NonZeroMemory = NonZeroRequests(pod)
+	for i := range pod.Spec.Containers {
+		for _, p := range pod.Spec.Containers[i].Ports {
+			if p.HostPort > 0 {
+				proto := p.Protocol
+				if proto == "" {
+					proto = api.ProtocolTCP
+				}
+				pi.HostPorts = append(pi.HostPorts, HostPort{IP: p.HostIP, Protocol: proto, Port: p.HostPort})
+			}
+		}
+	}
+	return pi
+}
+
+// QueuedPodInfo is a pod in the scheduling queue.
+type QueuedPodInfo struct {
+	*PodInfo
+	// Timestamp is when the pod entered the queue (or last came back).
+	Timestamp time.Time
+	// InitialAttemptTimestamp is when it was first tried.
+	InitialAttemptTimestamp time.Time
+	// Attempts counts the cycles it went through.
+	Attempts int
+	// UnschedulablePlugins are the plugins that rejected it last time:
+	// the cluster events that may make it fit are theirs.
+	UnschedulablePlugins map[string]struct{}
+}
+
+// NodeInfo is one node as a scheduling cycle sees it: the Node, and the
+// pods on it (bound or assumed), with their sums. A cycle's NodeInfos do
+// not change while it runs.
+type NodeInfo struct {
+	// Node is the node; never modify it.
+	Node *api.Node
+	// Pods are the pods on the node.
+	Pods []*PodInfo
+	// PodsWithAffinity are the pods with pod affinity or anti-affinity
+	// terms, and PodsWithRequiredAntiAffinity those with required
+	// anti-affinity: what InterPodAffinity looks at.
+	PodsWithAffinity             []*PodInfo
+	PodsWithRequiredAntiAffinity []*PodInfo
+	// Allocatable is the node's status.allocatable (capacity if unset).
+	Allocatable Resource
+	// Requested is the sum of its pods' requests; NonZeroRequested the
+	// sum of their NonZeroRequests (for scoring).
+	Requested        Resource
+	NonZeroRequested Resource
+	// UsedPorts are the host ports in use.
+	UsedPorts map[HostPort]struct{}
+	// ImageSizes are the sizes of the images present, by name (every
+	// name of each image).
+	ImageSizes map[string]int64
+	// Generation changes whenever the NodeInfo changes.
+	Generation int64
+}
+
+// Name returns the node's name ("" without a node).
+func (n *NodeInfo) Name() string {
+	if n == nil || n.Node == nil {
+		return ""
+	}
+	return n.Node.Name
+}
+
+// Handle is what a plugin gets from the scheduler when it is made.
+type Handle interface {
+	// Snapshot returns the node snapshot of the current cycle.
+	Snapshot() Snapshot
+	// Client writes through the API server (nil in pure tests).
+	Client() Client
+	// WaitingPod returns a pod waiting in Permit, or nil.
+	WaitingPod(uid api.UID) WaitingPod
+	// RunFilterPlugins runs the profile's Filter plugins for pod on node
+	// with state: what preemption calls for its what-if checks.
+	RunFilterPlugins(ctx context.Context, state *CycleState, pod *api.Pod, node *NodeInfo) *Status
+	// RunPreFilterExtensionAddPod / RemovePod let plugins that keep
+	// per-cycle data (InterPodAffinity, PodTopologySpread) update it when
+	// preemption removes or adds a pod in a what-if run.
+	RunPreFilterExtensionAddPod(ctx context.Context, state *CycleState, pod *api.Pod, add *PodInfo, node *NodeInfo) *Status
+	RunPreFilterExtensionRemovePod(ctx context.Context, state *CycleState, pod *api.Pod, remove *PodInfo, node *NodeInfo) *Status
+}
+
+// PreFilterExtensions is implemented by PreFilter plugins whose
+// CycleState data must follow a pod added to or removed from a node
+// during preemption's what-if runs.
+type PreFilterExtensions interface {
+	AddPod(ctx context.Context, state *CycleState, pod *api.Pod, add *PodInfo, node *NodeInfo) *Status
+	RemovePod(ctx context.Context, state *CycleState, pod *api.Pod, remove *PodInfo, node *NodeInfo) *Status
+}
+
+// PreFilterWithExtensions is a PreFilter plugin with PreFilterExtensions
+// (an optional interface, checked with a type assertion).
+type PreFilterWithExtensions interface {
+	PreFilterPlugin
+	PreFilterExtensions() PreFilterExtensions
+}
+
+// Snapshot is the nodes of a cycle.
+type Snapshot interface {
+	// List returns every node, in a stable order.
+	List() []*NodeInfo
+	// Get returns a node by name, or nil.
+	Get(name string) *NodeInfo
+	// HavePodsWithAffinity / HavePodsWithRequiredAntiAffinity return the
+	// nodes with such pods.
+	HavePodsWithAffinity() []*NodeInfo
+	HavePodsWithRequiredAntiAffinity() []*NodeInfo
+}
+
+// Client is the part of the API a plugin may write through.
+type Client interface {
+	// Bind binds pod to node (pods/binding).
+	Bind(ctx context.Context, namespace, name string, uid api.UID, node string) error
+	// Delete deletes a pod (preemption's victims), gracefully.
+	DeletePod(ctx context.Context, pod *api.Pod) error
+	// SetNominatedNode records status.nominatedNodeName.
+	SetNominatedNode(ctx context.Context, pod *api.Pod, node string) error
+}
+
+// WaitingPod is a pod held by a Permit plugin.
+type WaitingPod interface {
+	Pod() *api.Pod
+	// Allow approves the pod for plugin; it goes on when every waiting
+	// plugin has.
+	Allow(plugin string)
+	// Reject rejects it.
+	Reject(plugin, msg string)
+}
