@@ -1,0 +1,525 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/scheduler/framework"
+	"github.com/drover-io/drover/scheduler/internal/cache"
+	"github.com/drover-io/drover/scheduler/plugins/queuesort"
+)
+
+// Result is what one scheduling cycle decided for a pod, and why: the
+// chosen node, or the status that says why there is none, with the
+// verdict of every node Filter looked at and the scores of the feasible
+// ones.
+type Result struct {
+	// Node is the chosen node; "" if none.
+	Node string
+	// Status is nil when a node was chosen; otherwise Unschedulable or
+	// UnschedulableAndUnresolvable with the counted message ("0/3 nodes
+	// are available: ..."), or Error.
+	Status *framework.Status
+	// NumNodes is the number of nodes in the snapshot; Evaluated how many
+	// Filter looked at (it stops once it has enough feasible ones);
+	// Feasible how many passed.
+	NumNodes, Evaluated, Feasible int
+	// Verdicts are the nodes Filter looked at (or every node, when
+	// PreFilter rejected the pod), in the order looked at: a nil Status
+	// passed.
+	Verdicts []NodeVerdict
+	// Scores are the feasible nodes' scores, best first (empty when one
+	// node was feasible: it is chosen without scoring).
+	Scores []NodeScore
+	// UnschedulablePlugins are the plugins that rejected the pod: the
+	// cluster events that may help are theirs.
+	UnschedulablePlugins map[string]struct{}
+	// NominatedNode is the node a PostFilter plugin (preemption) made room
+	// on, if any.
+	NominatedNode string
+	// PostFilterMessage is what PostFilter said when it could not help.
+	PostFilterMessage string
+}
+
+// NodeVerdict is one node's Filter outcome.
+type NodeVerdict struct {
+	Node   string
+	Status *framework.Status // nil: feasible
+}
+
+// NodeScore is one feasible node's total score and its parts.
+type NodeScore struct {
+	Node    string
+	Total   int64
+	Plugins []PluginScore
+}
+
+// PluginScore is one Score plugin's normalized score of a node and its
+// weight; the node's total is the sum of Score*Weight.
+type PluginScore struct {
+	Plugin string `json:"plugin"`
+	Score  int64  `json:"score"`
+	Weight int64  `json:"weight"`
+}
+
+// Schedule runs the filtering and scoring part of a cycle for pod over
+// snap: PreFilter, Filter (in parallel, stopping once enough nodes are
+// feasible), PostFilter when none is, PreScore, Score and NormalizeScore
+// (in parallel), and picks the best node, at random among ties. It makes
+// no API call and changes nothing but the plugins' cycle state: tests call
+// it directly on a snapshot. Reserve, Permit and binding are the
+// caller's.
+func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, pod *api.Pod, snap framework.Snapshot) *Result {
+	f.snapshot.Store(&snapshotBox{snap})
+	nodes := snap.List()
+	res := &Result{NumNodes: len(nodes)}
+	if len(nodes) == 0 {
+		res.Status = framework.NewStatus(framework.Unschedulable, "0/0 nodes are available: no nodes to schedule on.")
+		return res
+	}
+
+	// PreFilter.
+	skip := skipSet{}
+	var allowed map[string]struct{}
+	for _, p := range f.preFilter {
+		r, s := p.PreFilter(ctx, state, pod, nodes)
+		switch {
+		case s.IsSuccess():
+		case s.IsSkip():
+			skip[p.Name()] = true
+			continue
+		case s.IsRejected():
+			s = ownStatus(p.Name(), s)
+			res.UnschedulablePlugins = map[string]struct{}{p.Name(): {}}
+			res.Verdicts = make([]NodeVerdict, len(nodes))
+			for i, n := range nodes {
+				res.Verdicts[i] = NodeVerdict{Node: n.Name(), Status: s}
+			}
+			res.Evaluated = len(nodes)
+			f.postFilter1(ctx, state, pod, res)
+			return res
+		default:
+			res.Status = ownStatus(p.Name(), s)
+			return res
+		}
+		if r != nil && r.NodeNames != nil {
+			if allowed == nil {
+				allowed = r.NodeNames
+			} else {
+				next := make(map[string]struct{})
+				for n := range allowed {
+					if _, ok := r.NodeNames[n]; ok {
+						next[n] = struct{}{}
+					}
+				}
+				allowed = next
+			}
+		}
+	}
+	if len(skip) > 0 {
+		state.Write(skipKey, skip)
+	}
+	candidates := nodes
+	var narrowed []NodeVerdict
+	if allowed != nil {
+		candidates = make([]*framework.NodeInfo, 0, len(allowed))
+		rejected := framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) PreFilter's node list")
+		for _, n := range nodes {
+			if _, ok := allowed[n.Name()]; ok {
+				candidates = append(candidates, n)
+			} else {
+				narrowed = append(narrowed, NodeVerdict{Node: n.Name(), Status: rejected})
+			}
+		}
+	}
+
+	// Filter: the nominated node first, then the others.
+	var feasible []*framework.NodeInfo
+	if nom := pod.Status.NominatedNodeName; nom != "" {
+		if ni := snap.Get(nom); ni != nil && (allowed == nil || has(allowed, nom)) {
+			s := f.filterWithNominated(ctx, state, pod, ni, skip)
+			if s.IsSuccess() {
+				feasible = []*framework.NodeInfo{ni}
+				res.Verdicts = []NodeVerdict{{Node: nom}}
+				res.Evaluated = 1
+			}
+		}
+	}
+	if feasible == nil {
+		var verdicts []NodeVerdict
+		var err *framework.Status
+		feasible, verdicts, err = f.filterNodes(ctx, state, pod, candidates, skip)
+		if err != nil {
+			res.Status = err
+			return res
+		}
+		res.Verdicts = append(verdicts, narrowed...)
+		res.Evaluated = len(verdicts)
+	}
+	res.Feasible = len(feasible)
+	if len(feasible) == 0 {
+		for _, v := range res.Verdicts {
+			if p := v.Status.Plugin(); p != "" && v.Status.IsRejected() {
+				if res.UnschedulablePlugins == nil {
+					res.UnschedulablePlugins = make(map[string]struct{})
+				}
+				res.UnschedulablePlugins[p] = struct{}{}
+			}
+		}
+		f.postFilter1(ctx, state, pod, res)
+		return res
+	}
+
+	// PreScore and Score.
+	scoreSkip := make(map[string]bool)
+	for _, p := range f.preScore {
+		s := p.PreScore(ctx, state, pod, feasible)
+		switch {
+		case s.IsSuccess():
+		case s.IsSkip():
+			scoreSkip[p.Name()] = true
+		default:
+			res.Status = framework.AsStatus(fmt.Errorf("PreScore %s: %w", p.Name(), s.Err())).WithPlugin(p.Name())
+			return res
+		}
+	}
+	if len(feasible) == 1 {
+		res.Node = feasible[0].Name()
+		return res
+	}
+	scores, s := f.scoreNodes(ctx, state, pod, feasible, scoreSkip)
+	if s != nil {
+		res.Status = s
+		return res
+	}
+	res.Scores = scores
+	res.Node = f.selectHost(scores)
+	sort.SliceStable(res.Scores, func(i, j int) bool { return res.Scores[i].Total > res.Scores[j].Total })
+	return res
+}
+
+func has(m map[string]struct{}, k string) bool { _, ok := m[k]; return ok }
+
+// postFilter1 runs the PostFilter plugins for an unschedulable pod and
+// writes the result's Status with the counted message.
+func (f *Framework) postFilter1(ctx context.Context, state *framework.CycleState, pod *api.Pod, res *Result) {
+	filtered := make(map[string]*framework.Status, len(res.Verdicts))
+	for _, v := range res.Verdicts {
+		if v.Status != nil {
+			filtered[v.Node] = v.Status
+		}
+	}
+	code := framework.UnschedulableAndUnresolvable
+	for _, v := range res.Verdicts {
+		if v.Status.Code() == framework.Unschedulable {
+			code = framework.Unschedulable
+			break
+		}
+	}
+	for _, p := range f.postFilter {
+		r, s := p.PostFilter(ctx, state, pod, filtered)
+		if s.IsSuccess() {
+			if r != nil {
+				res.NominatedNode = r.NominatedNodeName
+			}
+			break
+		}
+		if s.Code() == framework.Error {
+			f.deps.logger.Error("PostFilter failed", "plugin", p.Name(), "pod", pod.Namespace+"/"+pod.Name, "err", s.Err())
+			continue
+		}
+		if msg := s.Message(); msg != "" {
+			res.PostFilterMessage = msg
+		}
+		if s.Code() == framework.UnschedulableAndUnresolvable {
+			break
+		}
+	}
+	res.Status = framework.NewStatus(code, FitMessage(res.NumNodes, res.Verdicts, res.PostFilterMessage))
+}
+
+// FitMessage is the explanation of an unschedulable pod, as Kubernetes
+// words it: "0/5000 nodes are available: 3000 Insufficient cpu, 2000
+// node(s) had untolerated taint {...}." Each reason counts the nodes it
+// rejected; the most frequent come first, ties in alphabetical order. A
+// node that was not evaluated (Filter stopped early) is not counted.
+// postFilter, what PostFilter (preemption) said, if not empty, is added
+// as " preemption: <postFilter>".
+func FitMessage(numNodes int, verdicts []NodeVerdict, postFilter string) string {
+	counts := make(map[string]int)
+	for _, v := range verdicts {
+		if v.Status == nil {
+			continue
+		}
+		reasons := v.Status.Reasons()
+		if len(reasons) == 0 {
+			reasons = []string{fmt.Sprintf("node(s) rejected by %s", v.Status.Plugin())}
+		}
+		seen := make(map[string]bool, len(reasons))
+		for _, r := range reasons {
+			if !seen[r] {
+				seen[r] = true
+				counts[r]++
+			}
+		}
+	}
+	reasons := sortedNames(counts)
+	sort.SliceStable(reasons, func(i, j int) bool { return counts[reasons[i]] > counts[reasons[j]] })
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", counts[r], r)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "0/%d nodes are available", numNodes)
+	if len(parts) > 0 {
+		b.WriteString(": ")
+		b.WriteString(strings.Join(parts, ", "))
+	}
+	b.WriteString(".")
+	if postFilter != "" {
+		b.WriteString(" preemption: ")
+		b.WriteString(postFilter)
+	}
+	return b.String()
+}
+
+// NumFeasibleNodesToFind returns how many feasible nodes Filter looks for
+// among numNodes before it stops, for a percentage (0: adaptive, 50%
+// less one point per 125 nodes, at least 5%). Below 100 nodes, or at
+// 100%, every node is looked at; it never looks for fewer than 100.
+func NumFeasibleNodesToFind(percentage int32, numNodes int) int {
+	const minNodes = 100
+	if numNodes < minNodes || percentage >= 100 {
+		return numNodes
+	}
+	p := int(percentage)
+	if p <= 0 {
+		p = 50 - numNodes/125
+		if p < 5 {
+			p = 5
+		}
+	}
+	n := numNodes * p / 100
+	if n < minNodes {
+		return minNodes
+	}
+	return n
+}
+
+// filterNodes runs Filter over nodes in parallel, starting where the last
+// pass stopped, until enough are feasible. It returns the feasible nodes
+// and the verdicts of those looked at (in node order), or an Error.
+func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo, skip skipSet) ([]*framework.NodeInfo, []NodeVerdict, *framework.Status) {
+	n := len(nodes)
+	want := NumFeasibleNodesToFind(f.deps.percentage, n)
+	start := int(f.nextStart.Load() % int64(n))
+	statuses := make([]*framework.Status, n)
+	done := make([]bool, n)
+	var found atomic.Int64
+	var firstErr atomic.Pointer[framework.Status]
+	if len(f.filter) == 0 {
+		// Every node passes: take the first want.
+		out := make([]*framework.NodeInfo, 0, want)
+		verdicts := make([]NodeVerdict, 0, want)
+		for i := 0; i < want; i++ {
+			ni := nodes[(start+i)%n]
+			out = append(out, ni)
+			verdicts = append(verdicts, NodeVerdict{Node: ni.Name()})
+		}
+		f.nextStart.Store(int64((start + want) % n))
+		return out, verdicts, nil
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parallelize(fctx, f.deps.parallelism, n, func(i int) bool {
+		if found.Load() >= int64(want) || firstErr.Load() != nil {
+			return false
+		}
+		idx := (start + i) % n
+		s := f.filterWithNominated(fctx, state, pod, nodes[idx], skip)
+		statuses[idx] = s
+		done[idx] = true
+		if s.IsSuccess() {
+			found.Add(1)
+		} else if !s.IsRejected() {
+			firstErr.CompareAndSwap(nil, s)
+			return false
+		}
+		return true
+	})
+	if s := firstErr.Load(); s != nil {
+		return nil, nil, s
+	}
+	var feasible []*framework.NodeInfo
+	var verdicts []NodeVerdict
+	last := start
+	for i := 0; i < n; i++ {
+		idx := (start + i) % n
+		if !done[idx] {
+			continue
+		}
+		last = idx
+		if statuses[idx].IsSuccess() {
+			if len(feasible) >= want {
+				continue // looked at by a worker after enough were found
+			}
+			feasible = append(feasible, nodes[idx])
+		}
+		verdicts = append(verdicts, NodeVerdict{Node: nodes[idx].Name(), Status: statuses[idx]})
+	}
+	f.nextStart.Store(int64((last + 1) % n))
+	return feasible, verdicts, nil
+}
+
+// filterWithNominated runs the Filter plugins for pod on node twice when
+// pods of at least its priority are nominated there: with those pods added
+// (so the room preemption made for them is kept) and without (so that
+// affinity to them is not taken for granted). Both must pass.
+func (f *Framework) filterWithNominated(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo, skip skipSet) *framework.Status {
+	if f.nominator == nil {
+		return f.runFilters(ctx, state, pod, node, skip)
+	}
+	var add []*framework.PodInfo
+	for _, pi := range f.nominator.NominatedPodsForNode(node.Name()) {
+		if pi.Pod.UID != pod.UID && queuesort.Priority(pi.Pod) >= queuesort.Priority(pod) {
+			add = append(add, pi)
+		}
+	}
+	if len(add) == 0 {
+		return f.runFilters(ctx, state, pod, node, skip)
+	}
+	withState, withNode := state.Clone(), node.Clone()
+	for _, pi := range add {
+		withNode.AddPod(pi)
+		if s := f.RunPreFilterExtensionAddPod(ctx, withState, pod, pi, withNode); !s.IsSuccess() {
+			return s
+		}
+	}
+	if s := f.runFilters(ctx, withState, pod, withNode, skip); !s.IsSuccess() {
+		return s
+	}
+	return f.runFilters(ctx, state, pod, node, skip)
+}
+
+// scoreNodes runs Score (in parallel over the nodes), NormalizeScore and
+// the weights.
+func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo, skip map[string]bool) ([]NodeScore, *framework.Status) {
+	plugins := make([]weightedScore, 0, len(f.score))
+	for _, s := range f.score {
+		if !skip[s.p.Name()] {
+			plugins = append(plugins, s)
+		}
+	}
+	perPlugin := make([][]framework.NodeScore, len(plugins))
+	for j := range plugins {
+		perPlugin[j] = make([]framework.NodeScore, len(nodes))
+	}
+	var firstErr atomic.Pointer[framework.Status]
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parallelize(sctx, f.deps.parallelism, len(nodes), func(i int) bool {
+		for j, pl := range plugins {
+			v, s := pl.p.Score(sctx, state, pod, nodes[i])
+			if !s.IsSuccess() {
+				firstErr.CompareAndSwap(nil, framework.AsStatus(fmt.Errorf("Score %s on node %s: %w", pl.p.Name(), nodes[i].Name(), s.Err())).WithPlugin(pl.p.Name()))
+				return false
+			}
+			perPlugin[j][i] = framework.NodeScore{Name: nodes[i].Name(), Score: v}
+		}
+		return true
+	})
+	if s := firstErr.Load(); s != nil {
+		return nil, s
+	}
+	for j, pl := range plugins {
+		if ext := pl.p.ScoreExtensions(); ext != nil {
+			if s := ext.NormalizeScore(ctx, state, pod, perPlugin[j]); !s.IsSuccess() {
+				return nil, framework.AsStatus(fmt.Errorf("NormalizeScore %s: %w", pl.p.Name(), s.Err())).WithPlugin(pl.p.Name())
+			}
+		}
+		for _, ns := range perPlugin[j] {
+			if ns.Score < framework.MinNodeScore || ns.Score > framework.MaxNodeScore {
+				return nil, framework.AsStatus(fmt.Errorf("plugin %s scored node %s %d: outside [%d, %d]", pl.p.Name(), ns.Name, ns.Score, framework.MinNodeScore, framework.MaxNodeScore)).WithPlugin(pl.p.Name())
+			}
+		}
+	}
+	out := make([]NodeScore, len(nodes))
+	parts := make([]PluginScore, len(nodes)*len(plugins)) // one backing array
+	for i, ni := range nodes {
+		ns := NodeScore{Node: ni.Name(), Plugins: parts[i*len(plugins) : (i+1)*len(plugins) : (i+1)*len(plugins)]}
+		for j, pl := range plugins {
+			ps := PluginScore{Plugin: pl.p.Name(), Score: perPlugin[j][i].Score, Weight: pl.weight}
+			ns.Plugins[j] = ps
+			ns.Total += ps.Score * ps.Weight
+		}
+		out[i] = ns
+	}
+	return out, nil
+}
+
+// selectHost returns the node with the highest total, picking uniformly
+// at random among ties (reservoir sampling).
+func (f *Framework) selectHost(scores []NodeScore) string {
+	f.randMu.Lock()
+	defer f.randMu.Unlock()
+	best, ties := 0, 1
+	for i := 1; i < len(scores); i++ {
+		switch {
+		case scores[i].Total > scores[best].Total:
+			best, ties = i, 1
+		case scores[i].Total == scores[best].Total:
+			ties++
+			if f.deps.rand.IntN(ties) == 0 {
+				best = i
+			}
+		}
+	}
+	return scores[best].Node
+}
+
+// parallelize calls fn(i) for i in [0, n) from up to workers goroutines,
+// handing out indexes in order, until they are used up, fn returns false,
+// or ctx ends. With one worker (or one item) it runs on the caller's
+// goroutine.
+func parallelize(ctx context.Context, workers, n int, fn func(i int) bool) {
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			if ctx.Err() != nil || !fn(i) {
+				return
+			}
+		}
+		return
+	}
+	var next atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for !stop.Load() && ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if !fn(i) {
+					stop.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// NewSnapshot returns the snapshot of nodes with pods on them (placed by
+// spec.nodeName), for running Framework.Schedule in tests and tools.
+func NewSnapshot(nodes []*api.Node, pods []*api.Pod) framework.Snapshot {
+	return cache.NewSnapshotFrom(nodes, pods)
+}
