@@ -1,8 +1,10 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -124,6 +126,7 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	if len(skip) > 0 {
 		state.Write(skipKey, skip)
 	}
+	filters := f.activeFilters(skip)
 	candidates := nodes
 	var narrowed []NodeVerdict
 	if allowed != nil {
@@ -142,7 +145,7 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	var feasible []*framework.NodeInfo
 	if nom := pod.Status.NominatedNodeName; nom != "" {
 		if ni := snap.Get(nom); ni != nil && (allowed == nil || has(allowed, nom)) {
-			s := f.filterWithNominated(ctx, state, pod, ni, skip)
+			s := f.filterWithNominated(ctx, state, pod, ni, filters)
 			if s.IsSuccess() {
 				feasible = []*framework.NodeInfo{ni}
 				res.Verdicts = []NodeVerdict{{Node: nom}}
@@ -153,7 +156,7 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	if feasible == nil {
 		var verdicts []NodeVerdict
 		var err *framework.Status
-		feasible, verdicts, err = f.filterNodes(ctx, state, pod, candidates, skip)
+		feasible, verdicts, err = f.filterNodes(ctx, state, pod, candidates, filters)
 		if err != nil {
 			res.Status = err
 			return res
@@ -199,8 +202,48 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	}
 	res.Scores = scores
 	res.Node = f.selectHost(scores)
-	sort.SliceStable(res.Scores, func(i, j int) bool { return res.Scores[i].Total > res.Scores[j].Total })
+	res.Scores = sortByTotal(res.Scores)
 	return res
+}
+
+// sortByTotal orders scores in place by total, highest first, keeping
+// the node order among equal totals (a stable sort), and returns them.
+// When every total is in [0, 2^31) it sorts packed integer keys
+// (inverted total, index) and then moves each NodeScore once, which is
+// several times cheaper than a stable sort moving the NodeScores.
+func sortByTotal(scores []NodeScore) []NodeScore {
+	const limit = 1 << 31
+	for i := range scores {
+		if t := scores[i].Total; t < 0 || t >= limit {
+			slices.SortStableFunc(scores, func(a, b NodeScore) int { return cmp.Compare(b.Total, a.Total) })
+			return scores
+		}
+	}
+	keys := make([]uint64, len(scores))
+	for i := range scores {
+		keys[i] = uint64(limit-1-scores[i].Total)<<32 | uint64(i)
+	}
+	slices.Sort(keys)
+	// Position j takes the score now at uint32(keys[j]): follow each
+	// cycle of that permutation, marking the positions filled.
+	const filled = ^uint64(0)
+	for j := range keys {
+		if keys[j] == filled {
+			continue
+		}
+		tmp, cur := scores[j], j
+		for {
+			src := int(uint32(keys[cur]))
+			keys[cur] = filled
+			if src == j {
+				scores[cur] = tmp
+				break
+			}
+			scores[cur] = scores[src]
+			cur = src
+		}
+	}
+	return scores
 }
 
 func has(m map[string]struct{}, k string) bool { _, ok := m[k]; return ok }
@@ -314,14 +357,10 @@ func NumFeasibleNodesToFind(percentage int32, numNodes int) int {
 // filterNodes runs Filter over nodes in parallel, starting where the last
 // pass stopped, until enough are feasible. It returns the feasible nodes
 // and the verdicts of those looked at (in node order), or an Error.
-func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo, skip skipSet) ([]*framework.NodeInfo, []NodeVerdict, *framework.Status) {
+func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo, filters []framework.FilterPlugin) ([]*framework.NodeInfo, []NodeVerdict, *framework.Status) {
 	n := len(nodes)
 	want := NumFeasibleNodesToFind(f.deps.percentage, n)
 	start := int(f.nextStart.Load() % int64(n))
-	statuses := make([]*framework.Status, n)
-	done := make([]bool, n)
-	var found atomic.Int64
-	var firstErr atomic.Pointer[framework.Status]
 	if len(f.filter) == 0 {
 		// Every node passes: take the first want.
 		out := make([]*framework.NodeInfo, 0, want)
@@ -334,16 +373,23 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 		f.nextStart.Store(int64((start + want) % n))
 		return out, verdicts, nil
 	}
+	// The scratch space is indexed in the order nodes are handed out
+	// (i, node (start+i)%n); parallelize hands out a prefix [0, handed).
+	scratch := getFilterScratch(n)
+	statuses, done := scratch.statuses, scratch.done
+	var handed, found atomic.Int64
+	defer func() { putFilterScratch(scratch, int(handed.Load())) }()
+	var firstErr atomic.Pointer[framework.Status]
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parallelize(fctx, f.deps.parallelism, n, func(i int) bool {
+		storeMax(&handed, int64(i)+1)
 		if found.Load() >= int64(want) || firstErr.Load() != nil {
 			return false
 		}
-		idx := (start + i) % n
-		s := f.filterWithNominated(fctx, state, pod, nodes[idx], skip)
-		statuses[idx] = s
-		done[idx] = true
+		s := f.filterWithNominated(fctx, state, pod, nodes[(start+i)%n], filters)
+		statuses[i] = s
+		done[i] = true
 		if s.IsSuccess() {
 			found.Add(1)
 		} else if !s.IsRejected() {
@@ -355,34 +401,82 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 	if s := firstErr.Load(); s != nil {
 		return nil, nil, s
 	}
-	var feasible []*framework.NodeInfo
-	var verdicts []NodeVerdict
+	k := int(handed.Load())
+	evaluated, passed := 0, 0
+	for i, d := range done[:k] {
+		if d {
+			evaluated++
+			if statuses[i].IsSuccess() {
+				passed++
+			}
+		}
+	}
+	feasible := make([]*framework.NodeInfo, 0, min(passed, want))
+	verdicts := make([]NodeVerdict, 0, evaluated)
 	last := start
-	for i := 0; i < n; i++ {
-		idx := (start + i) % n
-		if !done[idx] {
+	for i := 0; i < k; i++ {
+		if !done[i] {
 			continue
 		}
+		idx := (start + i) % n
 		last = idx
-		if statuses[idx].IsSuccess() {
+		if statuses[i].IsSuccess() {
 			if len(feasible) >= want {
 				continue // looked at by a worker after enough were found
 			}
 			feasible = append(feasible, nodes[idx])
 		}
-		verdicts = append(verdicts, NodeVerdict{Node: nodes[idx].Name(), Status: statuses[idx]})
+		verdicts = append(verdicts, NodeVerdict{Node: nodes[idx].Name(), Status: statuses[i]})
 	}
 	f.nextStart.Store(int64((last + 1) % n))
 	return feasible, verdicts, nil
+}
+
+// storeMax sets v to x if x is larger.
+func storeMax(v *atomic.Int64, x int64) {
+	for {
+		old := v.Load()
+		if x <= old || v.CompareAndSwap(old, x) {
+			return
+		}
+	}
+}
+
+// filterScratch is filterNodes' per-node working space, pooled: at 5,000
+// nodes it is 45 KB a cycle that would otherwise be garbage.
+type filterScratch struct {
+	statuses []*framework.Status
+	done     []bool
+}
+
+var filterScratchPool sync.Pool // of *filterScratch
+
+// getFilterScratch returns zeroed scratch space for n nodes.
+func getFilterScratch(n int) *filterScratch {
+	sc, _ := filterScratchPool.Get().(*filterScratch)
+	if sc == nil || cap(sc.statuses) < n {
+		return &filterScratch{statuses: make([]*framework.Status, n), done: make([]bool, n)}
+	}
+	sc.statuses, sc.done = sc.statuses[:n], sc.done[:n]
+	return sc
+}
+
+// putFilterScratch zeroes the first used entries of sc (the rest are
+// still zero), so that it keeps no Status alive, and returns it to the
+// pool.
+func putFilterScratch(sc *filterScratch, used int) {
+	clear(sc.statuses[:used])
+	clear(sc.done[:used])
+	filterScratchPool.Put(sc)
 }
 
 // filterWithNominated runs the Filter plugins for pod on node twice when
 // pods of at least its priority are nominated there: with those pods added
 // (so the room preemption made for them is kept) and without (so that
 // affinity to them is not taken for granted). Both must pass.
-func (f *Framework) filterWithNominated(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo, skip skipSet) *framework.Status {
+func (f *Framework) filterWithNominated(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo, filters []framework.FilterPlugin) *framework.Status {
 	if f.nominator == nil {
-		return f.runFilters(ctx, state, pod, node, skip)
+		return f.runFilters(ctx, state, pod, node, filters)
 	}
 	var add []*framework.PodInfo
 	for _, pi := range f.nominator.NominatedPodsForNode(node.Name()) {
@@ -391,7 +485,7 @@ func (f *Framework) filterWithNominated(ctx context.Context, state *framework.Cy
 		}
 	}
 	if len(add) == 0 {
-		return f.runFilters(ctx, state, pod, node, skip)
+		return f.runFilters(ctx, state, pod, node, filters)
 	}
 	withState, withNode := state.Clone(), node.Clone()
 	for _, pi := range add {
@@ -400,10 +494,10 @@ func (f *Framework) filterWithNominated(ctx context.Context, state *framework.Cy
 			return s
 		}
 	}
-	if s := f.runFilters(ctx, withState, pod, withNode, skip); !s.IsSuccess() {
+	if s := f.runFilters(ctx, withState, pod, withNode, filters); !s.IsSuccess() {
 		return s
 	}
-	return f.runFilters(ctx, state, pod, node, skip)
+	return f.runFilters(ctx, state, pod, node, filters)
 }
 
 // scoreNodes runs Score (in parallel over the nodes), NormalizeScore and
@@ -416,20 +510,24 @@ func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState,
 		}
 	}
 	perPlugin := make([][]framework.NodeScore, len(plugins))
+	bp := getScoreScratch(len(plugins) * len(nodes))
+	defer putScoreScratch(bp)
+	backing := *bp
 	for j := range plugins {
-		perPlugin[j] = make([]framework.NodeScore, len(nodes))
+		perPlugin[j] = backing[j*len(nodes) : (j+1)*len(nodes) : (j+1)*len(nodes)]
 	}
 	var firstErr atomic.Pointer[framework.Status]
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parallelize(sctx, f.deps.parallelism, len(nodes), func(i int) bool {
+		name := nodes[i].Name()
 		for j, pl := range plugins {
 			v, s := pl.p.Score(sctx, state, pod, nodes[i])
 			if !s.IsSuccess() {
-				firstErr.CompareAndSwap(nil, framework.AsStatus(fmt.Errorf("Score %s on node %s: %w", pl.p.Name(), nodes[i].Name(), s.Err())).WithPlugin(pl.p.Name()))
+				firstErr.CompareAndSwap(nil, framework.AsStatus(fmt.Errorf("Score %s on node %s: %w", pl.p.Name(), name, s.Err())).WithPlugin(pl.p.Name()))
 				return false
 			}
-			perPlugin[j][i] = framework.NodeScore{Name: nodes[i].Name(), Score: v}
+			perPlugin[j][i] = framework.NodeScore{Name: name, Score: v}
 		}
 		return true
 	})
@@ -460,6 +558,29 @@ func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState,
 		out[i] = ns
 	}
 	return out, nil
+}
+
+// scoreScratchPool holds the per-plugin score slices scoreNodes hands to
+// Score and NormalizeScore (which must not keep them): at 500 nodes and
+// five plugins they are 60 KB a cycle that would otherwise be garbage.
+var scoreScratchPool sync.Pool // of *[]framework.NodeScore
+
+// getScoreScratch returns a slice of n zero NodeScores.
+func getScoreScratch(n int) *[]framework.NodeScore {
+	bp, _ := scoreScratchPool.Get().(*[]framework.NodeScore)
+	if bp == nil || cap(*bp) < n {
+		b := make([]framework.NodeScore, n)
+		return &b
+	}
+	*bp = (*bp)[:n]
+	return bp
+}
+
+// putScoreScratch zeroes *bp (so that it keeps no name alive) and returns
+// it to the pool.
+func putScoreScratch(bp *[]framework.NodeScore) {
+	clear(*bp)
+	scoreScratchPool.Put(bp)
 }
 
 // selectHost returns the node with the highest total, picking uniformly

@@ -438,15 +438,28 @@ func skippedFilters(state *framework.CycleState) skipSet {
 // RunFilterPlugins runs the Filter plugins for pod on node, in order,
 // stopping at the first that does not pass; the status names it.
 func (f *Framework) RunFilterPlugins(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo) *framework.Status {
-	return f.runFilters(ctx, state, pod, node, skippedFilters(state))
+	return f.runFilters(ctx, state, pod, node, f.activeFilters(skippedFilters(state)))
 }
 
-// runFilters is RunFilterPlugins with the skipped plugins already read.
-func (f *Framework) runFilters(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo, skip skipSet) *framework.Status {
+// activeFilters returns the Filter plugins not in skip, in order. It is
+// worked out once per cycle so that the per-node loop looks nothing up.
+func (f *Framework) activeFilters(skip skipSet) []framework.FilterPlugin {
+	if len(skip) == 0 {
+		return f.filter
+	}
+	out := make([]framework.FilterPlugin, 0, len(f.filter))
 	for _, p := range f.filter {
-		if skip[p.Name()] {
-			continue
+		if !skip[p.Name()] {
+			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// runFilters is RunFilterPlugins with the active plugins already worked
+// out (see activeFilters).
+func (f *Framework) runFilters(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo, filters []framework.FilterPlugin) *framework.Status {
+	for _, p := range filters {
 		s := p.Filter(ctx, state, pod, node)
 		if !s.IsSuccess() {
 			return ownStatus(p.Name(), s)

@@ -244,7 +244,9 @@ type ScorePlugin interface {
 	ScoreExtensions() ScoreExtensions
 }
 
-// ScoreExtensions normalizes a Score plugin's scores.
+// ScoreExtensions normalizes a Score plugin's scores. NormalizeScore
+// changes scores in place; the slice is the scheduler's, reused by later
+// cycles, so it must not be kept after the call returns.
 type ScoreExtensions interface {
 	NormalizeScore(ctx context.Context, state *CycleState, pod *api.Pod, scores []NodeScore) *Status
 }

@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drover-io/drover/api"
@@ -25,19 +26,26 @@ type StateData interface {
 
 // CycleState holds what plugins compute during one pod's cycle (in
 // PreFilter, read in Filter). It is safe for concurrent use.
+//
+// Reads vastly outnumber writes (every Filter and Score call on every node
+// reads; PreFilter and PreScore write a handful of keys), so the map is
+// copied on write and read through an atomic pointer: a read takes no
+// lock and touches no shared cache line.
 type CycleState struct {
-	mu   sync.RWMutex
-	data map[StateKey]StateData
+	mu   sync.Mutex // serializes writers
+	data atomic.Pointer[map[StateKey]StateData]
 }
 
 // NewCycleState returns an empty CycleState.
-func NewCycleState() *CycleState { return &CycleState{data: make(map[StateKey]StateData)} }
+func NewCycleState() *CycleState { return &CycleState{} }
 
 // Read returns the value of key, or false.
 func (c *CycleState) Read(key StateKey) (StateData, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	v, ok := c.data[key]
+	m := c.data.Load()
+	if m == nil {
+		return nil, false
+	}
+	v, ok := (*m)[key]
 	return v, ok
 }
 
@@ -45,17 +53,30 @@ func (c *CycleState) Read(key StateKey) (StateData, bool) {
 func (c *CycleState) Write(key StateKey, v StateData) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.data[key] = v
+	var old map[StateKey]StateData
+	if m := c.data.Load(); m != nil {
+		old = *m
+	}
+	next := make(map[StateKey]StateData, len(old)+1)
+	for k, ov := range old {
+		next[k] = ov
+	}
+	next[key] = v
+	c.data.Store(&next)
 }
 
 // Clone returns a copy, each value cloned.
 func (c *CycleState) Clone() *CycleState {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	out := &CycleState{data: make(map[StateKey]StateData, len(c.data))}
-	for k, v := range c.data {
-		out.data[k] = v.Clone()
+	out := &CycleState{}
+	m := c.data.Load()
+	if m == nil {
+		return out
 	}
+	next := make(map[StateKey]StateData, len(*m))
+	for k, v := range *m {
+		next[k] = v.Clone()
+	}
+	out.data.Store(&next)
 	return out
 }
 
@@ -324,6 +345,16 @@ type Snapshot interface {
 	// nodes with such pods.
 	HavePodsWithAffinity() []*NodeInfo
 	HavePodsWithRequiredAntiAffinity() []*NodeInfo
+}
+
+// ImageCounter is a Snapshot that also keeps count of the nodes that have
+// each image, so that ImageLocality need not look at every node in every
+// cycle. Plugins check for it with a type assertion; the scheduler's
+// snapshots implement it. It is read like the rest of the Snapshot.
+type ImageCounter interface {
+	// NumNodesWithImage returns how many of List's nodes have the image
+	// name in their ImageSizes.
+	NumNodesWithImage(name string) int
 }
 
 // Client is the part of the API a plugin may write through.

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -152,6 +153,15 @@ func checkSnapshot(t *testing.T, c *Cache, s *Snapshot) {
 			t.Fatalf("node %s: incremental generation %d, %d pods, cpu %d; new snapshot: generation %d, %d pods, cpu %d",
 				want.Name(), got.Generation, len(got.Pods), got.Requested.MilliCPU, want.Generation, len(want.Pods), want.Requested.MilliCPU)
 		}
+	}
+	counts := make(map[string]int)
+	for _, ni := range s.List() {
+		for name := range ni.ImageSizes {
+			counts[name]++
+		}
+	}
+	if !maps.Equal(counts, s.images) {
+		t.Fatalf("image counts %v, want (counted over List) %v", s.images, counts)
 	}
 	for _, list := range [][]*framework.NodeInfo{s.List(), s.HavePodsWithAffinity(), s.HavePodsWithRequiredAntiAffinity()} {
 		for _, ni := range list {

@@ -31,6 +31,8 @@ type Snapshot struct {
 	list         []*framework.NodeInfo
 	affinity     []*framework.NodeInfo
 	antiAffinity []*framework.NodeInfo
+	// images counts, for each image name, the nodes that have it.
+	images map[string]int
 
 	changes []change // UpdateSnapshot's scratch space
 }
@@ -46,7 +48,7 @@ type change struct {
 
 // NewSnapshot returns an empty snapshot, for Cache.UpdateSnapshot to fill.
 func NewSnapshot() *Snapshot {
-	return &Snapshot{nodes: make(map[string]*framework.NodeInfo)}
+	return &Snapshot{nodes: make(map[string]*framework.NodeInfo), images: make(map[string]int)}
 }
 
 // NewSnapshotFrom returns the snapshot of nodes with pods on them, for
@@ -75,6 +77,10 @@ func (s *Snapshot) List() []*framework.NodeInfo { return s.list }
 
 // Get returns the node called name, or nil.
 func (s *Snapshot) Get(name string) *framework.NodeInfo { return s.nodes[name] }
+
+// NumNodesWithImage returns how many nodes have the image name (as
+// NodeInfo.ImageSizes names it).
+func (s *Snapshot) NumNodesWithImage(name string) int { return s.images[name] }
 
 // HavePodsWithAffinity returns the nodes with pods that have pod affinity
 // or anti-affinity terms, sorted by name.
@@ -165,6 +171,12 @@ func (s *Snapshot) apply(changes []change) {
 		return
 	}
 	for _, ch := range changes {
+		if ch.old != nil {
+			s.countImages(ch.old, -1)
+		}
+		if ch.new != nil {
+			s.countImages(ch.new, 1)
+		}
 		if ch.new == nil {
 			s.list = removeSorted(s.list, ch.name)
 			s.affinity = removeSorted(s.affinity, ch.name)
@@ -177,8 +189,26 @@ func (s *Snapshot) apply(changes []change) {
 	}
 }
 
-// rebuildLists makes the sorted lists from s.nodes.
+// countImages adds d to the count of each of ni's images.
+func (s *Snapshot) countImages(ni *framework.NodeInfo, d int) {
+	for name := range ni.ImageSizes {
+		if n := s.images[name] + d; n > 0 {
+			s.images[name] = n
+		} else {
+			delete(s.images, name)
+		}
+	}
+}
+
+// rebuildLists makes the sorted lists and the image counts from s.nodes.
 func (s *Snapshot) rebuildLists() {
+	if s.images == nil {
+		s.images = make(map[string]int)
+	}
+	clear(s.images)
+	for _, ni := range s.nodes {
+		s.countImages(ni, 1)
+	}
 	clear(s.list)
 	s.list = s.list[:0]
 	for _, ni := range s.nodes {
@@ -206,6 +236,10 @@ func (s *Snapshot) reset() {
 		s.nodes = make(map[string]*framework.NodeInfo)
 	}
 	clear(s.nodes)
+	if s.images == nil {
+		s.images = make(map[string]int)
+	}
+	clear(s.images)
 	clear(s.list)
 	clear(s.affinity)
 	clear(s.antiAffinity)

@@ -79,10 +79,34 @@ func NormalizedImageName(name string) string {
 func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo) *framework.Status {
 	all := nodes
 	if p.h != nil && p.h.Snapshot() != nil {
-		all = p.h.Snapshot().List()
+		snap := p.h.Snapshot()
+		all = snap.List()
+		if c, ok := snap.(framework.ImageCounter); ok {
+			state.Write(stateKey, &preScoreState{images: countedImages(pod, len(all), c)})
+			return nil
+		}
 	}
 	state.Write(stateKey, &preScoreState{images: podImages(pod, all)})
 	return nil
+}
+
+// countedImages is podImages with the nodes that have each image counted
+// by the snapshot of numNodes nodes.
+func countedImages(pod *api.Pod, numNodes int, c framework.ImageCounter) []image {
+	var out []image
+	add := func(cs []api.Container) {
+		for i := range cs {
+			name := NormalizedImageName(cs[i].Image)
+			var spread float64
+			if numNodes > 0 {
+				spread = float64(c.NumNodesWithImage(name)) / float64(numNodes)
+			}
+			out = append(out, image{name: name, spread: spread})
+		}
+	}
+	add(pod.Spec.InitContainers)
+	add(pod.Spec.Containers)
+	return out
 }
 
 func podImages(pod *api.Pod, all []*framework.NodeInfo) []image {
@@ -95,6 +119,9 @@ func podImages(pod *api.Pod, all []*framework.NodeInfo) []image {
 			if !ok && len(all) > 0 {
 				n := 0
 				for _, ni := range all {
+					if len(ni.ImageSizes) == 0 {
+						continue // most nodes of a fresh cluster: skip hashing name
+					}
 					if _, has := ni.ImageSizes[name]; has {
 						n++
 					}
@@ -127,6 +154,9 @@ func (p *Plugin) Score(_ context.Context, state *framework.CycleState, pod *api.
 		images = podImages(pod, all)
 	}
 	var sum int64
+	if len(node.ImageSizes) == 0 {
+		return priority(sum, len(images)), nil
+	}
 	for _, img := range images {
 		if size, ok := node.ImageSizes[img.name]; ok {
 			sum += int64(float64(size) * img.spread)

@@ -51,6 +51,11 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *a
 	if p.h != nil {
 		snap = p.h.Snapshot()
 	}
+	if snap != nil && len(self.preferred)+len(self.preferredAnti) == 0 && len(snap.HavePodsWithAffinity()) == 0 {
+		// No term on either side: nothing to score, in O(1) (the index
+		// catches up with the snapshot when next synced).
+		return framework.NewStatus(framework.Skip)
+	}
 	if snap == nil {
 		sc.scan(nodes, self.preferred, self.preferredAnti, true)
 	} else {
