@@ -482,29 +482,30 @@ func ownStatus(plugin string, s *framework.Status) *framework.Status {
 // RunPreFilterExtensionAddPod calls AddPod of the PreFilter plugins with
 // extensions (those not skipped).
 func (f *Framework) RunPreFilterExtensionAddPod(ctx context.Context, state *framework.CycleState, pod *api.Pod, add *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
-	skip := skippedFilters(state)
-	for _, p := range f.preFilter {
-		ext, ok := p.(framework.PreFilterWithExtensions)
-		if !ok || skip[p.Name()] || ext.PreFilterExtensions() == nil {
-			continue
-		}
-		if s := ext.PreFilterExtensions().AddPod(ctx, state, pod, add, node); !s.IsSuccess() {
-			return ownStatus(p.Name(), s)
-		}
-	}
-	return nil
+	return f.runPreFilterExtensions(state, func(ext framework.PreFilterExtensions) *framework.Status {
+		return ext.AddPod(ctx, state, pod, add, node)
+	})
 }
 
 // RunPreFilterExtensionRemovePod calls RemovePod of the PreFilter plugins
 // with extensions (those not skipped).
 func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *framework.CycleState, pod *api.Pod, remove *framework.PodInfo, node *framework.NodeInfo) *framework.Status {
+	return f.runPreFilterExtensions(state, func(ext framework.PreFilterExtensions) *framework.Status {
+		return ext.RemovePod(ctx, state, pod, remove, node)
+	})
+}
+
+// runPreFilterExtensions calls call with the extensions of each PreFilter
+// plugin that has them and was not skipped in this cycle, in order, and
+// stops at the first failure.
+func (f *Framework) runPreFilterExtensions(state *framework.CycleState, call func(framework.PreFilterExtensions) *framework.Status) *framework.Status {
 	skip := skippedFilters(state)
 	for _, p := range f.preFilter {
 		ext, ok := p.(framework.PreFilterWithExtensions)
 		if !ok || skip[p.Name()] || ext.PreFilterExtensions() == nil {
 			continue
 		}
-		if s := ext.PreFilterExtensions().RemovePod(ctx, state, pod, remove, node); !s.IsSuccess() {
+		if s := call(ext.PreFilterExtensions()); !s.IsSuccess() {
 			return ownStatus(p.Name(), s)
 		}
 	}

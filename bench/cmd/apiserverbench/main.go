@@ -8,17 +8,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/drover-io/drover/bench/internal/cli"
 	"github.com/drover-io/drover/bench/internal/apiserverbench"
 )
 
@@ -55,7 +54,7 @@ func run() error {
 		return apiserverbench.Serve(ctx, os.Stdin, os.Stdout)
 	}
 	var err error
-	if cfg.Watchers, err = parseInts(*watchers); err != nil {
+	if cfg.Watchers, err = cli.ParseInts(*watchers); err != nil {
 		return fmt.Errorf("-watchers: %w", err)
 	}
 	cfg.Progress = os.Stderr
@@ -84,7 +83,7 @@ func run() error {
 			}
 			syss = append(syss, d)
 		case "etcd":
-			bin, err := findEtcd(*etcdBin)
+			bin, err := cli.FindEtcd(*etcdBin)
 			if err != nil {
 				return err
 			}
@@ -111,38 +110,5 @@ func run() error {
 		start.Format("2006-01-02 15:04 UTC"), loadBefore, load(), cfg.Duration, cfg.Writers, cfg.MaxLag) +
 		apiserverbench.Markdown(results)
 	fmt.Print(table)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
-			return fmt.Errorf("-out: %w", err)
-		}
-	}
-	return nil
-}
-
-// findEtcd returns flagValue if set, else etcd from PATH, else
-// /usr/bin/etcd if it exists.
-func findEtcd(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
-	}
-	if p, err := exec.LookPath("etcd"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
-		return "/usr/bin/etcd", nil
-	}
-	return "", errors.New("no etcd server found in PATH or at /usr/bin/etcd: install one " +
-		"(apt-get install etcd-server) or pass -etcd /path/to/etcd")
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a list of numbers like 1000,10000", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return cli.WriteOut(*out, table)
 }

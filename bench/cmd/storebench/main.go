@@ -7,16 +7,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/drover-io/drover/bench/internal/cli"
 	"github.com/drover-io/drover/bench/internal/storebench"
 )
 
@@ -48,14 +47,14 @@ func run() error {
 	}
 
 	var err error
-	if cfg.Clients, err = parseInts(*clients); err != nil {
+	if cfg.Clients, err = cli.ParseInts(*clients); err != nil {
 		return fmt.Errorf("-clients: %w", err)
 	}
 	cfg.Ops = nil
 	for _, op := range strings.Split(*ops, ",") {
 		cfg.Ops = append(cfg.Ops, storebench.Op(strings.TrimSpace(op)))
 	}
-	if cfg.EtcdBinary, err = findEtcd(*etcd); err != nil {
+	if cfg.EtcdBinary, err = cli.FindEtcd(*etcd); err != nil {
 		return err
 	}
 	cfg.Progress = os.Stderr
@@ -68,42 +67,8 @@ func run() error {
 	}
 	table := rep.Markdown()
 	fmt.Print(table)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
-			return fmt.Errorf("-out: %w", err)
-		}
-	}
-	return nil
+	return cli.WriteOut(*out, table)
 }
-
-// findEtcd returns flagValue if set, else etcd from PATH, else
-// /usr/bin/etcd if it exists.
-func findEtcd(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
-	}
-	if p, err := exec.LookPath("etcd"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
-		return "/usr/bin/etcd", nil
-	}
-	return "", errors.New("no etcd server found in PATH or at /usr/bin/etcd: install one " +
-		"(apt-get install etcd-server) or pass -etcd /path/to/etcd")
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a list of numbers like 1,16,64", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
 func joinInts(ns []int) string {
 	s := make([]string, len(ns))
 	for i, n := range ns {
