@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drover-io/drover/bench/internal/cli"
 	"github.com/drover-io/drover/bench/internal/apiserverbench"
+	"github.com/drover-io/drover/bench/internal/cli"
 )
 
 func main() {
