@@ -157,7 +157,13 @@ func TestPredicatesFilterEvents(t *testing.T) {
 	w.Spec.Size = 2
 	require.NoError(t, c.Update(ctx, w))
 	require.Equal(t, int64(2), w.Generation)
-	eventually(t, func() bool { return rec.count(req) == 2 }, "reconciled on the spec change")
+	// The recorder counts a reconcile when it starts: wait for what it saw.
+	eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(obs) == 2
+	}, "reconciled on the spec change")
+	require.Equal(t, 2, rec.count(req))
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []seen{{1, false}, {2, true}}, obs, "the label change alone reconciled nothing")

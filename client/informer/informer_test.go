@@ -183,7 +183,10 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { _ = st.Close() })
 	scheme := api.NewDefaultScheme()
 	k, _ := scheme.KindFor(api.CoreV1.WithKind("ConfigMap"))
-	reg, err := registry.New(st, scheme, k, registry.Options{})
+	// No watch cache: a watch from a compacted revision must get 410 Gone
+	// from the store (a cache could still serve it from memory, and then
+	// TestRelistsAfterCompaction would not relist).
+	reg, err := registry.New(st, scheme, k, registry.Options{WatchCacheSize: -1})
 	require.NoError(t, err)
 	return &env{st: st, scheme: scheme, reg: reg, lw: &registryLW{reg: reg, scheme: scheme}}
 }
