@@ -90,6 +90,7 @@ type Defaulter interface {
 //     and completions stays unset); backoffLimit 6; completionMode
 //     NonIndexed; suspend false; the Job's labels are the template's when
 //     the Job has none.
+//   - EndpointSlice: each port's protocol TCP.
 //   - ConfigMap, ServiceAccount, Event and Lease: none.
 func Default(obj Object) {
 	if obj == nil {
@@ -124,6 +125,12 @@ func Default(obj Object) {
 		defaultDaemonSet(o)
 	case *Job:
 		defaultJob(o)
+	case *EndpointSlice:
+		for i := range o.Ports {
+			if o.Ports[i].Protocol == nil {
+				o.Ports[i].Protocol = new(ProtocolTCP)
+			}
+		}
 	case *ConfigMap, *ServiceAccount, *Event, *Lease:
 		// No defaults.
 	case Defaulter:

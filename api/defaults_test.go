@@ -541,6 +541,13 @@ func defaultCases() []defaultCase {
 			want: &Event{InvolvedObject: ObjectReference{Kind: "Pod", Name: "web"}, Reason: "Scheduled"},
 		},
 		{
+			name: "EndpointSlice",
+			in: func() Object {
+				return &EndpointSlice{AddressType: AddressTypeIPv4, Ports: []EndpointSlicePort{{Port: new(int32(80))}, {Port: new(int32(53)), Protocol: new(ProtocolUDP)}}}
+			},
+			want: &EndpointSlice{AddressType: AddressTypeIPv4, Ports: []EndpointSlicePort{{Port: new(int32(80)), Protocol: new(ProtocolTCP)}, {Port: new(int32(53)), Protocol: new(ProtocolUDP)}}},
+		},
+		{
 			name: "Lease",
 			in:   func() Object { return &Lease{Spec: LeaseSpec{HolderIdentity: new("a")}} },
 			want: &Lease{Spec: LeaseSpec{HolderIdentity: new("a")}},

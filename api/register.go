@@ -6,6 +6,7 @@ var (
 	AppsV1         = GroupVersion{Group: "apps", Version: "v1"}
 	BatchV1        = GroupVersion{Group: "batch", Version: "v1"}
 	CoordinationV1 = GroupVersion{Group: "coordination.k8s.io", Version: "v1"}
+	DiscoveryV1    = GroupVersion{Group: "discovery.k8s.io", Version: "v1"}
 )
 
 // AddBuiltins registers Drover's built-in kinds in s.
@@ -26,6 +27,7 @@ func AddBuiltins(s *Scheme) error {
 		Register[DaemonSet](s, Kind{GroupVersionKind: AppsV1.WithKind("DaemonSet"), Resource: "daemonsets", ShortNames: []string{"ds"}, Namespaced: true, Categories: all, Subresources: []string{"status"}}),
 		Register[Job](s, Kind{GroupVersionKind: BatchV1.WithKind("Job"), Resource: "jobs", Namespaced: true, Categories: all, Subresources: []string{"status"}}),
 		Register[Lease](s, Kind{GroupVersionKind: CoordinationV1.WithKind("Lease"), Resource: "leases", Namespaced: true}),
+		Register[EndpointSlice](s, Kind{GroupVersionKind: DiscoveryV1.WithKind("EndpointSlice"), Resource: "endpointslices", Namespaced: true}),
 	} {
 		if err != nil {
 			return err

@@ -226,6 +226,8 @@ func validateCreate(obj Object, s *Scheme) ErrorList {
 		return validateJob(o)
 	case *Lease:
 		return validateLease(o)
+	case *EndpointSlice:
+		return validateEndpointSlice(o)
 	}
 	errs := validateObjectMeta(obj.GetObjectMeta(), s.scopeOf(obj), NameIsDNSSubdomain, metaPath)
 	if v, ok := obj.(Validator); ok {
@@ -276,6 +278,8 @@ func validateUpdate(obj, old Object, s *Scheme) ErrorList {
 		errs = append(errs, validateImmutable(o.Spec.Selector, old.(*DaemonSet).Spec.Selector, NewPath("spec", "selector"))...)
 	case *Job:
 		errs = append(errs, validateJobUpdate(o, old.(*Job))...)
+	case *EndpointSlice:
+		errs = append(errs, validateImmutable(o.AddressType, old.(*EndpointSlice).AddressType, NewPath("addressType"))...)
 	case UpdateValidator:
 		errs = append(errs, o.ValidateUpdate(old)...)
 	}
@@ -327,7 +331,7 @@ func builtinMetaRules(obj Object) (scope, NameValidator, bool) {
 	case *Service:
 		return scopeNamespaced, NameIsDNS1035Label, true
 	case *Pod, *Endpoints, *ConfigMap, *Secret, *ServiceAccount, *Event,
-		*Deployment, *ReplicaSet, *DaemonSet, *Job, *Lease:
+		*Deployment, *ReplicaSet, *DaemonSet, *Job, *Lease, *EndpointSlice:
 		return scopeNamespaced, NameIsDNSSubdomain, true
 	}
 	return scopeUnknown, NameIsDNSSubdomain, false

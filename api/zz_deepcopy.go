@@ -745,6 +745,36 @@ func (in *EmptyDirVolumeSource) DeepCopy() *EmptyDirVolumeSource {
 
 // DeepCopyInto sets *out to a deep copy of *in, which shares no memory
 // that a write through either could change.
+func (in *Endpoint) DeepCopyInto(out *Endpoint) {
+	*out = *in
+	out.Addresses = slices.Clone(in.Addresses)
+	in.Conditions.DeepCopyInto(&out.Conditions)
+	if in.Hostname != nil {
+		out.Hostname = new(*in.Hostname)
+	}
+	if in.TargetRef != nil {
+		out.TargetRef = new(*in.TargetRef)
+	}
+	if in.NodeName != nil {
+		out.NodeName = new(*in.NodeName)
+	}
+	if in.Zone != nil {
+		out.Zone = new(*in.Zone)
+	}
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *Endpoint) DeepCopy() *Endpoint {
+	if in == nil {
+		return nil
+	}
+	out := new(Endpoint)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
 func (in *EndpointAddress) DeepCopyInto(out *EndpointAddress) {
 	*out = *in
 	if in.NodeName != nil {
@@ -767,6 +797,31 @@ func (in *EndpointAddress) DeepCopy() *EndpointAddress {
 
 // DeepCopyInto sets *out to a deep copy of *in, which shares no memory
 // that a write through either could change.
+func (in *EndpointConditions) DeepCopyInto(out *EndpointConditions) {
+	*out = *in
+	if in.Ready != nil {
+		out.Ready = new(*in.Ready)
+	}
+	if in.Serving != nil {
+		out.Serving = new(*in.Serving)
+	}
+	if in.Terminating != nil {
+		out.Terminating = new(*in.Terminating)
+	}
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *EndpointConditions) DeepCopy() *EndpointConditions {
+	if in == nil {
+		return nil
+	}
+	out := new(EndpointConditions)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
 func (in *EndpointPort) DeepCopyInto(out *EndpointPort) {
 	*out = *in
 	if in.AppProtocol != nil {
@@ -780,6 +835,71 @@ func (in *EndpointPort) DeepCopy() *EndpointPort {
 		return nil
 	}
 	out := new(EndpointPort)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
+func (in *EndpointSlice) DeepCopyInto(out *EndpointSlice) {
+	*out = *in
+	in.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
+	if in.Endpoints != nil {
+		out.Endpoints = make([]Endpoint, len(in.Endpoints))
+		for i := range in.Endpoints {
+			in.Endpoints[i].DeepCopyInto(&out.Endpoints[i])
+		}
+	}
+	if in.Ports != nil {
+		out.Ports = make([]EndpointSlicePort, len(in.Ports))
+		for i := range in.Ports {
+			in.Ports[i].DeepCopyInto(&out.Ports[i])
+		}
+	}
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *EndpointSlice) DeepCopy() *EndpointSlice {
+	if in == nil {
+		return nil
+	}
+	out := new(EndpointSlice)
+	in.DeepCopyInto(out)
+	return out
+}
+
+// DeepCopyObject returns a deep copy of in as an Object, or nil for nil.
+func (in *EndpointSlice) DeepCopyObject() Object {
+	if c := in.DeepCopy(); c != nil {
+		return c
+	}
+	return nil
+}
+
+// DeepCopyInto sets *out to a deep copy of *in, which shares no memory
+// that a write through either could change.
+func (in *EndpointSlicePort) DeepCopyInto(out *EndpointSlicePort) {
+	*out = *in
+	if in.Name != nil {
+		out.Name = new(*in.Name)
+	}
+	if in.Protocol != nil {
+		out.Protocol = new(*in.Protocol)
+	}
+	if in.Port != nil {
+		out.Port = new(*in.Port)
+	}
+	if in.AppProtocol != nil {
+		out.AppProtocol = new(*in.AppProtocol)
+	}
+}
+
+// DeepCopy returns a deep copy of in, or nil for nil.
+func (in *EndpointSlicePort) DeepCopy() *EndpointSlicePort {
+	if in == nil {
+		return nil
+	}
+	out := new(EndpointSlicePort)
 	in.DeepCopyInto(out)
 	return out
 }

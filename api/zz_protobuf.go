@@ -12,6 +12,7 @@ var protoRoots = map[reflect.Type]string{
 	reflect.TypeFor[DaemonSet]():      "k8s.io.api.apps.v1.DaemonSet",
 	reflect.TypeFor[DeleteOptions]():  "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
 	reflect.TypeFor[Deployment]():     "k8s.io.api.apps.v1.Deployment",
+	reflect.TypeFor[EndpointSlice]():  "k8s.io.api.discovery.v1.EndpointSlice",
 	reflect.TypeFor[Endpoints]():      "k8s.io.api.core.v1.Endpoints",
 	reflect.TypeFor[Event]():          "k8s.io.api.core.v1.Event",
 	reflect.TypeFor[Eviction]():       "k8s.io.api.policy.v1.Eviction",
@@ -598,6 +599,33 @@ var protoMessages = map[string]protoMsg{
 		{Num: 6, JSON: "lastUpdateTime", Go: "LastUpdateTime", Kind: protoTime},
 		{Num: 7, JSON: "lastTransitionTime", Go: "LastTransitionTime", Kind: protoTime},
 	}},
+	"k8s.io.api.discovery.v1.EndpointSlice": {Proto: "k8s.io.api.discovery.v1.EndpointSlice", Go: reflect.TypeFor[EndpointSlice](), Fields: []protoField{
+		{Num: 1, JSON: "metadata", Go: "ObjectMeta", Kind: protoMessage, Msg: "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
+		{Num: 2, JSON: "endpoints", Go: "Endpoints", Kind: protoMessage, Card: protoRepeated, Msg: "k8s.io.api.discovery.v1.Endpoint"},
+		{Num: 3, JSON: "ports", Go: "Ports", Kind: protoMessage, Card: protoRepeated, Msg: "k8s.io.api.discovery.v1.EndpointPort"},
+		{Num: 4, JSON: "addressType", Go: "AddressType", Kind: protoString},
+	}},
+	"k8s.io.api.discovery.v1.Endpoint": {Proto: "k8s.io.api.discovery.v1.Endpoint", Go: reflect.TypeFor[Endpoint](), Fields: []protoField{
+		{Num: 1, JSON: "addresses", Go: "Addresses", Kind: protoString, Card: protoRepeated},
+		{Num: 2, JSON: "conditions", Go: "Conditions", Kind: protoMessage, Msg: "k8s.io.api.discovery.v1.EndpointConditions"},
+		{Num: 3, JSON: "hostname", Go: "Hostname", Kind: protoString},
+		{Num: 4, JSON: "targetRef", Go: "TargetRef", Kind: protoMessage, Msg: "k8s.io.api.core.v1.ObjectReference"},
+		{Num: 5, JSON: "deprecatedTopology", Kind: protoUnsupported},
+		{Num: 6, JSON: "nodeName", Go: "NodeName", Kind: protoString},
+		{Num: 7, JSON: "zone", Go: "Zone", Kind: protoString},
+		{Num: 8, JSON: "hints", Kind: protoUnsupported},
+	}},
+	"k8s.io.api.discovery.v1.EndpointConditions": {Proto: "k8s.io.api.discovery.v1.EndpointConditions", Go: reflect.TypeFor[EndpointConditions](), Fields: []protoField{
+		{Num: 1, JSON: "ready", Go: "Ready", Kind: protoBool},
+		{Num: 2, JSON: "serving", Go: "Serving", Kind: protoBool},
+		{Num: 3, JSON: "terminating", Go: "Terminating", Kind: protoBool},
+	}},
+	"k8s.io.api.discovery.v1.EndpointPort": {Proto: "k8s.io.api.discovery.v1.EndpointPort", Go: reflect.TypeFor[EndpointSlicePort](), Fields: []protoField{
+		{Num: 1, JSON: "name", Go: "Name", Kind: protoString},
+		{Num: 2, JSON: "protocol", Go: "Protocol", Kind: protoString},
+		{Num: 3, JSON: "port", Go: "Port", Kind: protoInt32},
+		{Num: 4, JSON: "appProtocol", Go: "AppProtocol", Kind: protoString},
+	}},
 	"k8s.io.api.core.v1.Endpoints": {Proto: "k8s.io.api.core.v1.Endpoints", Go: reflect.TypeFor[Endpoints](), Fields: []protoField{
 		{Num: 1, JSON: "metadata", Go: "ObjectMeta", Kind: protoMessage, Msg: "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
 		{Num: 2, JSON: "subsets", Go: "Subsets", Kind: protoMessage, Card: protoRepeated, Msg: "k8s.io.api.core.v1.EndpointSubset"},
@@ -1068,6 +1096,8 @@ var protoMessages = map[string]protoMsg{
 //	Kubernetes-only: k8s.io.api.core.v1.PodSpec.evictionResponders (field 44)
 //	Kubernetes-only: k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions.ignoreStoreReadErrorWithClusterBreakingPotential (field 6)
 //	Kubernetes-only: k8s.io.api.apps.v1.DeploymentStatus.terminatingReplicas (field 9)
+//	Kubernetes-only: k8s.io.api.discovery.v1.Endpoint.deprecatedTopology (field 5)
+//	Kubernetes-only: k8s.io.api.discovery.v1.Endpoint.hints (field 8)
 //	Kubernetes-only: k8s.io.api.batch.v1.JobSpec.podFailurePolicy (field 11)
 //	Kubernetes-only: k8s.io.api.batch.v1.JobSpec.successPolicy (field 16)
 //	Kubernetes-only: k8s.io.api.batch.v1.JobSpec.backoffLimitPerIndex (field 12)

@@ -73,7 +73,7 @@ func v3Docs(t *testing.T, srv *httptest.Server) map[string]map[string]any {
 func TestOpenAPIV3Index(t *testing.T) {
 	srv := openAPIServer(t)
 	docs := v3Docs(t, srv)
-	require.ElementsMatch(t, []string{"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/coordination.k8s.io/v1", "apis/example.com/v1"},
+	require.ElementsMatch(t, []string{"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/example.com/v1"},
 		slices.Collect(mapKeys(docs)))
 
 	_, data := fetch(t, srv, "/openapi/v3", "", "")

@@ -499,6 +499,46 @@ var builtinPrinters = map[api.GroupVersionKind]printer{
 			}
 			return []any{l.Name, holder, age(l.CreationTimestamp, now)}
 		}),
+	api.DiscoveryV1.WithKind("EndpointSlice"): typedPrinter([]TableColumnDefinition{colName,
+		col("AddressType", "string", "The type of the addresses of the slice."),
+		col("Ports", "string", "The ports of the slice."),
+		col("Endpoints", "string", "The first addresses of the slice's endpoints."), colAge},
+		func(s *api.EndpointSlice, now time.Time) []any {
+			return []any{s.Name, string(s.AddressType), sliceTablePorts(s.Ports), sliceTableAddresses(s.Endpoints), age(s.CreationTimestamp, now)}
+		}),
+}
+
+// sliceTablePorts renders an EndpointSlice's ports as kubectl does: the
+// numbers joined by commas, "<unset>" for none and "*" for every port.
+func sliceTablePorts(ports []api.EndpointSlicePort) string {
+	if len(ports) == 0 {
+		return "<unset>"
+	}
+	parts := make([]string, 0, len(ports))
+	for _, p := range ports {
+		if p.Port == nil {
+			parts = append(parts, "*")
+			continue
+		}
+		parts = append(parts, strconv.Itoa(int(*p.Port)))
+	}
+	return strings.Join(parts, ",")
+}
+
+// sliceTableAddresses renders the first three addresses of a slice's
+// endpoints and how many more there are.
+func sliceTableAddresses(eps []api.Endpoint) string {
+	var addrs []string
+	for _, e := range eps {
+		addrs = append(addrs, e.Addresses...)
+	}
+	if len(addrs) == 0 {
+		return "<unset>"
+	}
+	if len(addrs) > 3 {
+		return strings.Join(addrs[:3], ",") + " + " + strconv.Itoa(len(addrs)-3) + " more..."
+	}
+	return strings.Join(addrs, ",")
 }
 
 var podColumns = []TableColumnDefinition{

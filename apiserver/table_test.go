@@ -333,6 +333,18 @@ func TestPrinters(t *testing.T) {
 			cells:   []any{"leader", "node-1", "60m"},
 		},
 		{
+			name: "endpointslice", obj: &api.EndpointSlice{ObjectMeta: meta("web-x1", time.Hour), AddressType: api.AddressTypeIPv4,
+				Endpoints: []api.Endpoint{{Addresses: []string{"10.0.0.1"}}, {Addresses: []string{"10.0.0.2"}}, {Addresses: []string{"10.0.0.3"}}, {Addresses: []string{"10.0.0.4"}}},
+				Ports:     []api.EndpointSlicePort{{Port: ptr(int32(80))}, {}}},
+			columns: []string{"Name", "AddressType", "Ports", "Endpoints", "Age"},
+			cells:   []any{"web-x1", "IPv4", "80,*", "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...", "60m"},
+		},
+		{
+			name: "empty endpointslice", obj: &api.EndpointSlice{ObjectMeta: meta("web-x2", time.Hour), AddressType: api.AddressTypeIPv6},
+			columns: []string{"Name", "AddressType", "Ports", "Endpoints", "Age"},
+			cells:   []any{"web-x2", "IPv6", "<unset>", "<unset>", "60m"},
+		},
+		{
 			name: "user kind", kind: gizmoKind, obj: gizmo,
 			columns: []string{"Name", "Size", "Ready", "Condition", "Since", "Age"},
 			wide:    []string{"Color", "Tags"},
