@@ -19,16 +19,61 @@ import (
 
 // Bind assigns the pod namespace/name to the node: what a scheduler does
 // once it has chosen. It fails with api.ErrConflict if the pod is already
-// bound.
-func (c *Client) Bind(ctx context.Context, namespace, pod, node string, opts ...WriteOption) error {
+// bound, is being deleted, or is not the pod of BindOptions.UID.
+//
+//	err := c.Bind(ctx, pod.Namespace, pod.Name, "node-1", client.BindOptions{UID: pod.UID})
+func (c *Client) Bind(ctx context.Context, namespace, pod, node string, opts ...BindOption) error {
+	var o BindOptions
+	for _, opt := range opts {
+		opt.ApplyToBind(&o)
+	}
 	b := api.Binding{
 		TypeMeta:   api.TypeMeta{Kind: "Binding", APIVersion: "v1"},
-		ObjectMeta: api.ObjectMeta{Namespace: namespace, Name: pod},
+		ObjectMeta: api.ObjectMeta{Namespace: namespace, Name: pod, UID: o.UID},
 		Target:     api.ObjectReference{Kind: "Node", APIVersion: "v1", Name: node},
 	}
-	o := writeOptions(opts)
-	return c.postSubresource(ctx, "binding", namespace, pod, b, o.query(), false)
+	w := WriteOptions{DryRun: o.DryRun, FieldManager: o.FieldManager}
+	return c.postSubresource(ctx, "binding", namespace, pod, b, w.query(), false)
 }
+
+// BindOptions are the options of Bind. WriteOptions and DryRunAll are
+// BindOptions too.
+type BindOptions struct {
+	// UID, if set, is a precondition: the pod must have this uid, so that
+	// a binding decided for a pod does not bind another one created since
+	// under the same name (the server answers 409 Conflict).
+	UID api.UID
+	// DryRun asks the server to check the binding without storing it.
+	DryRun bool
+	// FieldManager names the writer, for server-side field ownership.
+	FieldManager string
+}
+
+// BindOption changes BindOptions.
+type BindOption interface {
+	ApplyToBind(*BindOptions)
+}
+
+// ApplyToBind sets the fields of o that are not zero in dst.
+func (o BindOptions) ApplyToBind(dst *BindOptions) {
+	if o.UID != "" {
+		dst.UID = o.UID
+	}
+	if o.DryRun {
+		dst.DryRun = true
+	}
+	if o.FieldManager != "" {
+		dst.FieldManager = o.FieldManager
+	}
+}
+
+// ApplyToBind sets DryRun and FieldManager, if set in o.
+func (o WriteOptions) ApplyToBind(dst *BindOptions) {
+	BindOptions{DryRun: o.DryRun, FieldManager: o.FieldManager}.ApplyToBind(dst)
+}
+
+// ApplyToBind sets DryRun.
+func (dryRunAll) ApplyToBind(o *BindOptions) { o.DryRun = true }
 
 // Evict asks for the pod namespace/name to be evicted: deleted, with the
 // options given, if no disruption budget forbids it (the server answers

@@ -26,6 +26,24 @@ func TestBindAndEvict(t *testing.T) {
 	require.ErrorIs(t, c.Bind(ctx, "default", "web", "node-2"), api.ErrConflict)
 	require.ErrorIs(t, c.Bind(ctx, "default", "nope", "node-1"), api.ErrNotFound)
 
+	// A uid precondition: a pod re-created under the same name is not
+	// bound by a decision made for the old one.
+	var old api.Pod
+	require.NoError(t, c.Create(ctx, pod("default", "db", nil)))
+	require.NoError(t, c.Get(ctx, "default", "db", &old))
+	zeroGrace := int64(0)
+	require.NoError(t, c.Delete(ctx, &old, client.DeleteOptions{GracePeriodSeconds: &zeroGrace}))
+	require.NoError(t, c.Create(ctx, pod("default", "db", nil)))
+	require.ErrorIs(t, c.Bind(ctx, "default", "db", "node-1", client.BindOptions{UID: old.UID}), api.ErrConflict)
+	require.NoError(t, c.Get(ctx, "default", "db", &p))
+	require.Empty(t, p.Spec.NodeName, "a binding with the old pod's uid bound the new pod")
+	require.NoError(t, c.Bind(ctx, "default", "db", "node-1", client.DryRunAll, client.BindOptions{UID: p.UID}))
+	require.NoError(t, c.Get(ctx, "default", "db", &p))
+	require.Empty(t, p.Spec.NodeName, "a dry-run binding bound the pod")
+	require.NoError(t, c.Bind(ctx, "default", "db", "node-1", client.BindOptions{UID: p.UID}))
+	require.NoError(t, c.Get(ctx, "default", "db", &p))
+	require.Equal(t, "node-1", p.Spec.NodeName)
+
 	require.NoError(t, c.Evict(ctx, "default", "web", client.DryRunAll))
 	require.NoError(t, c.Get(ctx, "default", "web", &p))
 	zero := int64(0)

@@ -214,6 +214,16 @@ func (m *Manager) Scheme() *api.Scheme { return m.client.Scheme() }
 // the whole process.
 func (m *Manager) Informers() *informer.Factory { return m.factory }
 
+// Clock returns the Manager's clock (ManagerConfig.Clock, or the wall
+// clock): the time source controllers built on it should read, so that a
+// test moving a fake clock moves them all.
+func (m *Manager) Clock() workqueue.Clock {
+	if m.cfg.Clock == nil {
+		return workqueue.RealClock{}
+	}
+	return m.cfg.Clock
+}
+
 // Registry returns the Prometheus registry /metrics serves.
 func (m *Manager) Registry() *prometheus.Registry { return m.reg }
 

@@ -18,7 +18,10 @@ import (
 	"github.com/drover-io/drover/apiserver"
 	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/client/informer"
+	"github.com/drover-io/drover/client/workqueue"
+	"github.com/drover-io/drover/client/workqueue/fakeclock"
 	"github.com/drover-io/drover/controller"
+	"github.com/drover-io/drover/controller/controllertest"
 )
 
 func newManager(t *testing.T, s *apiserver.Server, scheme *api.Scheme, cfg controller.ManagerConfig) *controller.Manager {
@@ -490,4 +493,18 @@ func TestLastEventsAreWritten(t *testing.T) {
 	require.NoError(t, c.List(ctx, &list, client.InNamespace("default")))
 	require.Len(t, list.Items, 1, "the last event was written")
 	require.Equal(t, "last words", list.Items[0].Message)
+}
+
+func TestManagerClock(t *testing.T) {
+	env := controllertest.New(t)
+	m, err := controller.NewManager(controller.ManagerConfig{Client: env.Client})
+	require.NoError(t, err)
+	require.IsType(t, workqueue.RealClock{}, m.Clock(), "no ManagerConfig.Clock: the wall clock")
+
+	clk := fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	m, err = controller.NewManager(controller.ManagerConfig{Client: env.Client, Clock: clk})
+	require.NoError(t, err)
+	require.Equal(t, clk.Now(), m.Clock().Now())
+	clk.Advance(time.Minute)
+	require.Equal(t, time.Date(2030, 1, 2, 3, 5, 5, 0, time.UTC), m.Clock().Now())
 }

@@ -14,11 +14,11 @@ type apiClient struct{ c *client.Client }
 
 var _ framework.Client = apiClient{}
 
-// Bind writes pods/binding. (The uid is not sent: the binding
-// subresource of client.Client takes none; a pod re-created under the
-// same name between the cycle and the binding is bound in its place.)
-func (a apiClient) Bind(ctx context.Context, namespace, name string, _ api.UID, node string) error {
-	return a.c.Bind(ctx, namespace, name, node)
+// Bind writes pods/binding with uid as a precondition, so a pod deleted
+// and re-created under the same name between the cycle and the binding
+// is not bound by the old pod's decision (the server answers Conflict).
+func (a apiClient) Bind(ctx context.Context, namespace, name string, uid api.UID, node string) error {
+	return a.c.Bind(ctx, namespace, name, node, client.BindOptions{UID: uid})
 }
 
 // DeletePod deletes pod gracefully, if it is still the same pod.

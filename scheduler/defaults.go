@@ -1,7 +1,9 @@
 package scheduler
 
 import (
-	"github.com/drover-io/drover/scheduler/internal/queue"
+	"slices"
+
+	"github.com/drover-io/drover/scheduler/framework"
 	"github.com/drover-io/drover/scheduler/plugins/defaultbinder"
 	"github.com/drover-io/drover/scheduler/plugins/defaultpreemption"
 	"github.com/drover-io/drover/scheduler/plugins/imagelocality"
@@ -57,17 +59,56 @@ func DefaultPlugins() Plugins {
 }
 
 // defaultInterest is which cluster events may change the verdict of each
-// default plugin that rejects pods. Plugins not listed (custom ones) are
-// taken to care about every event.
-var defaultInterest = map[string][]queue.Event{
-	nodeunschedulable.Name: {queue.NodeAdd, queue.NodeSchedulable, queue.NodeTaintChange},
-	nodename.Name:          {queue.NodeAdd},
-	tainttoleration.Name:   {queue.NodeAdd, queue.NodeTaintChange},
-	nodeaffinity.Name:      {queue.NodeAdd, queue.NodeLabelChange},
-	nodeports.Name:         {queue.NodeAdd, queue.AssignedPodDelete, queue.AssignedPodUpdate},
-	noderesources.Name:     {queue.NodeAdd, queue.NodeAllocatable, queue.AssignedPodDelete, queue.AssignedPodUpdate},
-	interpodaffinity.Name: {queue.NodeAdd, queue.NodeLabelChange, queue.AssignedPodAdd,
-		queue.AssignedPodUpdate, queue.AssignedPodDelete},
-	podtopologyspread.Name: {queue.NodeAdd, queue.NodeLabelChange, queue.NodeDelete, queue.AssignedPodAdd,
-		queue.AssignedPodUpdate, queue.AssignedPodDelete},
+// default plugin that rejects pods (the default plugins do not implement
+// framework.EnqueueExtensions; one that does overrides its entry here).
+var defaultInterest = map[string][]framework.ClusterEvent{
+	nodeunschedulable.Name: {framework.NodeAdd, framework.NodeSchedulableChange, framework.NodeTaintChange},
+	nodename.Name:          {framework.NodeAdd},
+	tainttoleration.Name:   {framework.NodeAdd, framework.NodeTaintChange},
+	nodeaffinity.Name:      {framework.NodeAdd, framework.NodeLabelChange},
+	nodeports.Name:         {framework.NodeAdd, framework.AssignedPodDelete, framework.AssignedPodUpdate},
+	noderesources.Name: {framework.NodeAdd, framework.NodeAllocatableChange, framework.AssignedPodDelete,
+		framework.AssignedPodUpdate},
+	interpodaffinity.Name: {framework.NodeAdd, framework.NodeLabelChange, framework.AssignedPodAdd,
+		framework.AssignedPodUpdate, framework.AssignedPodDelete, framework.NamespaceLabelChange},
+	podtopologyspread.Name: {framework.NodeAdd, framework.NodeLabelChange, framework.NodeDelete,
+		framework.AssignedPodAdd, framework.AssignedPodUpdate, framework.AssignedPodDelete},
+}
+
+// interest returns the queue's Interest for the plugins of profiles: each
+// plugin's EventsToRegister if it implements framework.EnqueueExtensions,
+// else its entry in defaultInterest; plugins with neither are left out
+// (the queue takes them to care about every event). A name used by
+// several profiles gets the union of their plugins' events.
+func interest(profiles map[string]*Framework) map[string][]framework.ClusterEvent {
+	sets := make(map[string]map[framework.ClusterEvent]bool)
+	for _, fw := range profiles {
+		for name, pl := range fw.plugins {
+			evs, ok := defaultInterest[name]
+			if ext, isExt := pl.(framework.EnqueueExtensions); isExt {
+				evs, ok = ext.EventsToRegister(), true
+			}
+			if !ok {
+				continue
+			}
+			set := sets[name]
+			if set == nil {
+				set = make(map[framework.ClusterEvent]bool, len(evs))
+				sets[name] = set
+			}
+			for _, ev := range evs {
+				set[ev] = true
+			}
+		}
+	}
+	out := make(map[string][]framework.ClusterEvent, len(sets))
+	for name, set := range sets {
+		evs := make([]framework.ClusterEvent, 0, len(set))
+		for ev := range set {
+			evs = append(evs, ev)
+		}
+		slices.Sort(evs)
+		out[name] = evs
+	}
+	return out
 }

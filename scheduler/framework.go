@@ -46,6 +46,7 @@ type frameworkDeps struct {
 	parallelism int
 	percentage  int32
 	rand        *rand.Rand
+	namespaces  namespaceGetter // NamespaceLabels' source (nil: none known); see namespaces.go
 }
 
 // Framework is one profile's plugins, made and ordered per extension

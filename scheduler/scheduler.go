@@ -41,6 +41,7 @@ type Scheduler struct {
 	pods         informer.Lister[*api.Pod]
 	podInf       *informer.Informer
 	nodeInf      *informer.Informer
+	nsInf        *informer.Informer
 	recorder     *record.Recorder
 	ownRecorder  bool
 
@@ -72,12 +73,28 @@ func New(cfg Config) (*Scheduler, error) {
 		snapshot: cache.NewSnapshot(),
 	}
 	s.cache = cache.New(cache.Config{Now: cfg.Clock.Now, Logger: cfg.Logger})
+	s.informers = cfg.Informers
+	if s.informers == nil {
+		s.ownInformers = true
+		s.informers, err = informer.NewFactory(informer.FactoryConfig{
+			Scheme: cfg.Client.Scheme(), Source: informer.ClientSource(cfg.Client, informer.Selection{}), Logger: cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: %w", err)
+		}
+	}
+	// Namespaces, for the namespaceSelector of pod affinity terms
+	// (Framework.NamespaceLabels).
+	var namespaces informer.Lister[*api.Namespace]
+	if s.nsInf, namespaces, err = informer.For[*api.Namespace](s.informers); err != nil {
+		return nil, fmt.Errorf("scheduler: namespace informer: %w", err)
+	}
 	var first *Framework
 	for _, p := range cfg.Profiles {
 		fw, err := newFramework(p, reg, frameworkDeps{
 			client: apiClient{cfg.Client}, waiting: s.waiting, clock: cfg.Clock,
 			logger: cfg.Logger.With("profile", p.SchedulerName), parallelism: cfg.Parallelism,
-			percentage: cfg.PercentageOfNodesToScore,
+			percentage: cfg.PercentageOfNodesToScore, namespaces: namespaces,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scheduler: profile %s: %w", p.SchedulerName, err)
@@ -92,7 +109,7 @@ func New(cfg Config) (*Scheduler, error) {
 		Clock:          cfg.Clock,
 		InitialBackoff: time.Duration(cfg.PodInitialBackoffSeconds) * time.Second,
 		MaxBackoff:     time.Duration(cfg.PodMaxBackoffSeconds) * time.Second,
-		Interest:       defaultInterest,
+		Interest:       interest(s.profiles),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
@@ -104,16 +121,6 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, fmt.Errorf("scheduler: metrics: %w", err)
 	}
 
-	s.informers = cfg.Informers
-	if s.informers == nil {
-		s.ownInformers = true
-		s.informers, err = informer.NewFactory(informer.FactoryConfig{
-			Scheme: cfg.Client.Scheme(), Source: informer.ClientSource(cfg.Client, informer.Selection{}), Logger: cfg.Logger,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("scheduler: %w", err)
-		}
-	}
 	if s.podInf, s.pods, err = informer.For[*api.Pod](s.informers); err != nil {
 		return nil, fmt.Errorf("scheduler: pod informer: %w", err)
 	}
@@ -123,6 +130,9 @@ func New(cfg Config) (*Scheduler, error) {
 	if _, err := s.nodeInf.AddHandler(informer.HandlerFuncs{
 		AddFunc: s.onNodeAdd, UpdateFunc: s.onNodeUpdate, DeleteFunc: s.onNodeDelete,
 	}); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	if _, err := s.nsInf.AddHandler(informer.HandlerFuncs{UpdateFunc: s.onNamespaceUpdate}); err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	if _, err := s.podInf.AddHandler(informer.HandlerFuncs{
@@ -185,7 +195,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if s.ownInformers {
 		s.informers.Start(bgCtx)
 	}
-	if !informer.WaitForSync(ctx, s.podInf.HasSynced, s.nodeInf.HasSynced) {
+	if !informer.WaitForSync(ctx, s.podInf.HasSynced, s.nodeInf.HasSynced, s.nsInf.HasSynced) {
 		return nil
 	}
 	s.log.Info("scheduler running", "profiles", len(s.profiles))
@@ -340,7 +350,7 @@ func (s *Scheduler) bind(ctx context.Context, fw *Framework, state *framework.Cy
 		fw.RunUnreservePlugins(ctx, state, assumed, node)
 		s.forget(assumed)
 		// The room it held is free again.
-		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+		s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodDelete)
 		s.explain.setAfter(queue.Key(assumed), res, st)
 		plugins := pluginsOf(st)
 		s.fail(ctx, fw, pi, cycle, start, st, plugins)
@@ -449,7 +459,7 @@ func (s *Scheduler) onNodeAdd(obj api.Object, _ bool) {
 		return
 	}
 	s.cache.AddNode(n)
-	s.queue.MoveAllToActiveOrBackoff(queue.NodeAdd)
+	s.queue.MoveAllToActiveOrBackoff(framework.NodeAdd)
 }
 
 func (s *Scheduler) onNodeUpdate(oldObj, obj api.Object) {
@@ -466,19 +476,19 @@ func (s *Scheduler) onNodeUpdate(oldObj, obj api.Object) {
 
 // nodeEvents returns the scheduling-relevant changes between two versions
 // of a node (none for a heartbeat).
-func nodeEvents(old, n *api.Node) []queue.Event {
-	var evs []queue.Event
+func nodeEvents(old, n *api.Node) []framework.ClusterEvent {
+	var evs []framework.ClusterEvent
 	if !maps.Equal(old.Labels, n.Labels) {
-		evs = append(evs, queue.NodeLabelChange)
+		evs = append(evs, framework.NodeLabelChange)
 	}
 	if !reflect.DeepEqual(old.Spec.Taints, n.Spec.Taints) {
-		evs = append(evs, queue.NodeTaintChange)
+		evs = append(evs, framework.NodeTaintChange)
 	}
 	if !reflect.DeepEqual(old.Status.Allocatable, n.Status.Allocatable) || !reflect.DeepEqual(old.Status.Capacity, n.Status.Capacity) {
-		evs = append(evs, queue.NodeAllocatable)
+		evs = append(evs, framework.NodeAllocatableChange)
 	}
 	if old.Spec.Unschedulable != n.Spec.Unschedulable {
-		evs = append(evs, queue.NodeSchedulable)
+		evs = append(evs, framework.NodeSchedulableChange)
 	}
 	return evs
 }
@@ -489,7 +499,17 @@ func (s *Scheduler) onNodeDelete(obj api.Object) {
 		return
 	}
 	s.cache.RemoveNode(n)
-	s.queue.MoveAllToActiveOrBackoff(queue.NodeDelete)
+	s.queue.MoveAllToActiveOrBackoff(framework.NodeDelete)
+}
+
+// onNamespaceUpdate reports a change of a namespace's labels: the
+// namespaceSelector of pod affinity terms may select it now.
+func (s *Scheduler) onNamespaceUpdate(oldObj, obj api.Object) {
+	old, ok1 := oldObj.(*api.Namespace)
+	ns, ok2 := obj.(*api.Namespace)
+	if ok1 && ok2 && !maps.Equal(old.Labels, ns.Labels) {
+		s.queue.MoveAllToActiveOrBackoff(framework.NamespaceLabelChange)
+	}
 }
 
 // responsible reports whether pod is one of this scheduler's to place.
@@ -515,7 +535,7 @@ func (s *Scheduler) onPodAdd(obj api.Object, _ bool) {
 		if err := s.cache.AddPod(p); err != nil {
 			s.log.Warn("add pod to the cache", "err", err)
 		}
-		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodAdd)
+		s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodAdd)
 	case s.responsible(p) && p.DeletionTimestamp == nil:
 		s.queue.Add(p)
 	}
@@ -546,13 +566,13 @@ func (s *Scheduler) onPodUpdate(oldObj, obj api.Object) {
 		if err := s.cache.AddPod(p); err != nil {
 			s.log.Warn("add pod to the cache", "err", err)
 		}
-		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodAdd)
+		s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodAdd)
 	case terminal(p):
 		if !terminal(old) {
 			if err := s.cache.RemovePod(p); err != nil {
 				s.log.Debug("remove finished pod from the cache", "err", err)
 			}
-			s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+			s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodDelete)
 		}
 	default:
 		if err := s.cache.UpdatePod(old, p); err != nil {
@@ -561,7 +581,7 @@ func (s *Scheduler) onPodUpdate(oldObj, obj api.Object) {
 			}
 		}
 		if !maps.Equal(old.Labels, p.Labels) || !reflect.DeepEqual(framework.PodRequests(old), framework.PodRequests(p)) {
-			s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodUpdate)
+			s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodUpdate)
 		}
 	}
 }
@@ -584,5 +604,5 @@ func (s *Scheduler) onPodDelete(obj api.Object) {
 	if err := s.cache.RemovePod(p); err != nil {
 		s.log.Debug("remove pod from the cache", "err", err)
 	}
-	s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+	s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodDelete)
 }

@@ -41,25 +41,9 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
-// Event is a cluster event that may make unschedulable pods schedulable.
-type Event string
-
-// The cluster events the scheduler reports.
-const (
-	NodeAdd              Event = "NodeAdd"
-	NodeUpdate           Event = "NodeUpdate" // any change not named below
-	NodeLabelChange      Event = "NodeLabelChange"
-	NodeTaintChange      Event = "NodeTaintChange"
-	NodeAllocatable      Event = "NodeAllocatableChange"
-	NodeSchedulable      Event = "NodeSchedulableChange"
-	NodeDelete           Event = "NodeDelete"
-	AssignedPodAdd       Event = "AssignedPodAdd"
-	AssignedPodUpdate    Event = "AssignedPodUpdate"
-	AssignedPodDelete    Event = "AssignedPodDelete"
-	UnschedulableTimeout Event = "UnschedulableTimeout"
-	// Any is not reported; as a plugin's interest it means every event.
-	Any Event = "*"
-)
+// Event is a cluster event that may make unschedulable pods schedulable:
+// the framework's vocabulary (framework.NodeAdd, framework.Any, ...).
+type Event = framework.ClusterEvent
 
 // Defaults of Config.
 const (
@@ -82,9 +66,10 @@ type Config struct {
 	MaxUnschedulableDuration time.Duration
 	// Interest maps a plugin name to the events that may change its
 	// verdict. A pod rejected by plugins is moved by an event only if one
-	// of them lists it (or Any); a plugin missing from the map is
-	// interested in every event, and so is a pod with no rejecting
-	// plugin recorded.
+	// of them lists it (or framework.Any, or framework.NodeUpdate for a
+	// node change); a plugin missing from the map is interested in every
+	// event, one with an empty list in none, and a pod with no rejecting
+	// plugin recorded in every event.
 	Interest map[string][]Event
 }
 
@@ -459,22 +444,9 @@ func (q *PriorityQueue) helps(ev Event, pi *framework.QueuedPodInfo) bool {
 	}
 	for p := range pi.UnschedulablePlugins {
 		evs, ok := q.interest[p]
-		if !ok || evs[Any] || evs[ev] {
+		if !ok || evs[framework.Any] || evs[ev] || evs[framework.NodeUpdate] && ev.IsNodeUpdate() {
 			return true
 		}
-		// A node change of any kind is a NodeUpdate to a plugin that
-		// asked for NodeUpdate.
-		if evs[NodeUpdate] && isNodeUpdate(ev) {
-			return true
-		}
-	}
-	return false
-}
-
-func isNodeUpdate(ev Event) bool {
-	switch ev {
-	case NodeUpdate, NodeLabelChange, NodeTaintChange, NodeAllocatable, NodeSchedulable:
-		return true
 	}
 	return false
 }

@@ -153,8 +153,8 @@ func TestErrorGoesToBackoffThenActiveOnTheClock(t *testing.T) {
 
 func TestEventMovesOnlyPodsItCouldHelp(t *testing.T) {
 	interest := map[string][]Event{
-		"NodeResourcesFit": {NodeAdd, NodeAllocatable, AssignedPodDelete},
-		"TaintToleration":  {NodeAdd, NodeTaintChange},
+		"NodeResourcesFit": {framework.NodeAdd, framework.NodeAllocatableChange, framework.AssignedPodDelete},
+		"TaintToleration":  {framework.NodeAdd, framework.NodeTaintChange},
 	}
 	q, clk := newQueue(t, interest)
 	q.Add(pod("cpu", 0))
@@ -172,24 +172,66 @@ func TestEventMovesOnlyPodsItCouldHelp(t *testing.T) {
 	}
 	clk.Advance(10 * time.Second) // past their backoff
 
-	q.MoveAllToActiveOrBackoff(AssignedPodDelete)
+	q.MoveAllToActiveOrBackoff(framework.AssignedPodDelete)
 	if w := q.Where(cpu.Pod); w != "active" {
 		t.Errorf("after a pod deletion the cpu pod is in %q, want active", w)
 	}
 	if w := q.Where(taint.Pod); w != "unschedulable" {
 		t.Errorf("after a pod deletion the taint pod is in %q, want unschedulable", w)
 	}
-	q.MoveAllToActiveOrBackoff(NodeTaintChange)
+	q.MoveAllToActiveOrBackoff(framework.NodeTaintChange)
 	if w := q.Where(taint.Pod); w != "active" {
 		t.Errorf("after a taint change the taint pod is in %q, want active", w)
 	}
 }
 
+// TestInterestForms: framework.NodeUpdate stands for every node change,
+// framework.Any for every event, an empty list for none, and a plugin
+// missing from Interest for every event.
+func TestInterestForms(t *testing.T) {
+	interest := map[string][]Event{
+		"Nodes": {framework.NodeUpdate},
+		"All":   {framework.Any},
+		"None":  {},
+	}
+	cases := []struct {
+		plugin string
+		ev     Event
+		moved  bool
+	}{
+		{"Nodes", framework.NodeLabelChange, true},
+		{"Nodes", framework.NodeSchedulableChange, true},
+		{"Nodes", framework.NodeAdd, false},
+		{"Nodes", framework.AssignedPodDelete, false},
+		{"All", framework.AssignedPodAdd, true},
+		{"None", framework.NodeAdd, false},
+		{"None", framework.NodeLabelChange, false},
+		{"Unlisted", framework.NodeDelete, true},
+	}
+	for _, c := range cases {
+		q, clk := newQueue(t, interest)
+		q.Add(pod("p", 0))
+		pi, cycle := pop(t, q)
+		pi.UnschedulablePlugins = map[string]struct{}{c.plugin: {}}
+		q.AddUnschedulableIfNotPresent(pi, cycle)
+		clk.Advance(10 * time.Second) // past its backoff, short of the timeout
+		q.MoveAllToActiveOrBackoff(c.ev)
+		want := "unschedulable"
+		if c.moved {
+			want = "active"
+		}
+		if w := q.Where(pi.Pod); w != want {
+			t.Errorf("rejected by %s, after %s: pod in %q, want %q", c.plugin, c.ev, w, want)
+		}
+		q.Close()
+	}
+}
+
 func TestMoveDuringCycleSendsPodToBackoff(t *testing.T) {
-	q, _ := newQueue(t, map[string][]Event{"P": {NodeAdd}})
+	q, _ := newQueue(t, map[string][]Event{"P": {framework.NodeAdd}})
 	q.Add(pod("a", 0))
 	pi, cycle := pop(t, q)
-	q.MoveAllToActiveOrBackoff(NodeAdd) // while a was being scheduled
+	q.MoveAllToActiveOrBackoff(framework.NodeAdd) // while a was being scheduled
 	pi.UnschedulablePlugins = map[string]struct{}{"P": {}}
 	q.AddUnschedulableIfNotPresent(pi, cycle)
 	if w := q.Where(pi.Pod); w != "backoff" {
@@ -203,7 +245,7 @@ func TestMovedPodStillBackingOffGoesToBackoff(t *testing.T) {
 	pi, cycle := pop(t, q)
 	pi.UnschedulablePlugins = map[string]struct{}{"P": {}}
 	q.AddUnschedulableIfNotPresent(pi, cycle)
-	q.MoveAllToActiveOrBackoff(NodeAdd)
+	q.MoveAllToActiveOrBackoff(framework.NodeAdd)
 	if w := q.Where(pi.Pod); w != "backoff" {
 		t.Fatalf("pod in %q, want backoff (its 1s has not passed)", w)
 	}
@@ -214,7 +256,7 @@ func TestMovedPodStillBackingOffGoesToBackoff(t *testing.T) {
 }
 
 func TestUnschedulableFlushedAfterFiveMinutes(t *testing.T) {
-	q, clk := newQueue(t, map[string][]Event{"P": {NodeAdd}})
+	q, clk := newQueue(t, map[string][]Event{"P": {framework.NodeAdd}})
 	q.Add(pod("a", 0))
 	pi, cycle := pop(t, q)
 	pi.UnschedulablePlugins = map[string]struct{}{"P": {}}
@@ -230,7 +272,7 @@ func TestUnschedulableFlushedAfterFiveMinutes(t *testing.T) {
 }
 
 func TestUpdateMovesChangedPodToActive(t *testing.T) {
-	q, _ := newQueue(t, map[string][]Event{"P": {NodeAdd}})
+	q, _ := newQueue(t, map[string][]Event{"P": {framework.NodeAdd}})
 	q.Add(pod("a", 0))
 	pi, cycle := pop(t, q)
 	pi.UnschedulablePlugins = map[string]struct{}{"P": {}}
