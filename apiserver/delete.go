@@ -223,9 +223,9 @@ var finalizeParams = map[string]bool{"dryRun": true, "pretty": true, "fieldManag
 // stored ones; nothing else of it is used. It goes through admission as an
 // Update with Subresource "finalize". A terminating namespace left with no
 // spec.finalizers and no metadata.finalizers is removed; the answer is the
-// namespace either way. Drover has no namespace controller yet: nothing
-// empties a terminating namespace or removes its "kubernetes" finalizer,
-// so until it comes a client calls finalize itself.
+// namespace either way. The namespace controller (controller/namespace)
+// calls it once it has emptied a terminating namespace; without it running,
+// a client calls finalize itself.
 func (s *Server) finalize(w http.ResponseWriter, r *http.Request, t target) error {
 	if t.kind.GroupVersionKind != api.CoreV1.WithKind("Namespace") {
 		return notServed(t)

@@ -101,11 +101,12 @@
 // # Not here yet
 //
 // Server-side apply (application/apply-patch+yaml) and the $retainKeys
-// strategic merge directive answer 415 and 400. There is no garbage
-// collector and no namespace controller yet: nothing removes the "orphan"
-// and "foregroundDeletion" finalizers or deletes dependents, and nothing
-// empties a terminating namespace or removes its "kubernetes" finalizer
-// (a client must call finalize). A successful DELETE always answers with
+// strategic merge directive answer 415 and 400. The server only records
+// deletion intent: the garbage collector (controller/garbagecollector)
+// removes the "orphan" and "foregroundDeletion" finalizers and deletes
+// dependents, and the namespace controller (controller/namespace) empties
+// a terminating namespace and removes its "kubernetes" finalizer; without
+// them running, nothing does. A successful DELETE always answers with
 // the object, where Kubernetes answers a Status for kinds that do not
 // return the deleted object.
 // sendInitialEvents is accepted and ignored: a watch from resourceVersion ""

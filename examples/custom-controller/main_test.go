@@ -135,6 +135,26 @@ func TestRunServesWebsitesOverHTTP(t *testing.T) {
 		t.Errorf("discovery %+v, want the namespaced resource websites, short name ws", resources.Resources)
 	}
 
+	// Deleting the Website: the garbage collector deletes its children.
+	req, err := http.NewRequestWithContext(controllertest.Context(t), http.MethodDelete, base+websitesPath+"/hello", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE hello: %s", resp.Status)
+	}
+	controllertest.Eventually(t, func() bool {
+		var d api.Deployment
+		var s api.Service
+		return !get(t, base+"/apis/apps/v1/namespaces/default/deployments/hello", "", &d) &&
+			!get(t, base+"/api/v1/namespaces/default/services/hello", "", &s)
+	})
+
 	if err := stop(); err != nil {
 		t.Errorf("run: %v, want nil after its ctx ended", err)
 	}

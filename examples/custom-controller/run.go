@@ -14,6 +14,7 @@ import (
 	"github.com/drover-io/drover/apiserver"
 	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/controller"
+	"github.com/drover-io/drover/controller/garbagecollector"
 	"github.com/drover-io/drover/examples/custom-controller/website"
 	"github.com/drover-io/drover/store"
 	"github.com/drover-io/drover/store/memstore"
@@ -84,12 +85,17 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	// 5. The manager, with the Website controller.
+	// 5. The manager, with the Website controller and Drover's garbage
+	// collector, which deletes a Website's Deployment and Service when the
+	// Website goes.
 	mgr, err := controller.NewManager(controller.ManagerConfig{Client: c, Logger: log.With("component", "manager")})
 	if err != nil {
 		return err
 	}
 	if err := website.Add(mgr); err != nil {
+		return err
+	}
+	if err := garbagecollector.Add(mgr, garbagecollector.Options{}); err != nil {
 		return err
 	}
 

@@ -18,8 +18,9 @@
 //
 // Deleting a Website leaves its Deployment and Service to Drover's garbage
 // collector, which deletes objects whose controller owner is gone: the
-// controller puts an owner reference on both and holds no finalizer. See
-// the README for what that means until the garbage collector lands.
+// controller puts an owner reference on both and holds no finalizer (the
+// example's process runs the collector, controller/garbagecollector, next
+// to this controller).
 package website
 
 import (

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,11 +155,15 @@ func (p *Plugin) PostFilter(ctx context.Context, state *framework.CycleState, po
 		return nil, framework.AsStatus(err)
 	}
 	if len(cands) == 0 {
-		msg := fmt.Sprintf("0/%d nodes are available: ", len(all))
+		// Counted as Kubernetes counts them, leaving out a zero count.
+		var parts []string
 		if noVictims > 0 {
-			msg += fmt.Sprintf("%d %s, ", noVictims, ReasonNoVictims)
+			parts = append(parts, fmt.Sprintf("%d %s", noVictims, ReasonNoVictims))
 		}
-		msg += fmt.Sprintf("%d %s.", len(all)-noVictims, ReasonNotHelpful)
+		if n := len(all) - noVictims; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, ReasonNotHelpful))
+		}
+		msg := fmt.Sprintf("0/%d nodes are available: %s.", len(all), strings.Join(parts, ", "))
 		return nil, framework.NewStatus(framework.Unschedulable, msg)
 	}
 	best := pick(cands)
