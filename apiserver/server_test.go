@@ -169,9 +169,12 @@ func deploymentJSON(name string, replicas int) string {
 
 // withDefaultServiceAccount sets spec.serviceAccountName "default" in a
 // podJSON: the DefaultServiceAccount admission plugin set it on create,
-// and a pod update may not change it.
+// and a pod update may not change it. Likewise the tolerations the
+// DefaultTolerationSeconds plugin added, which an update may not remove.
 func withDefaultServiceAccount(pod string) string {
-	return strings.Replace(pod, `"spec":{`, `"spec":{"serviceAccountName":"default",`, 1)
+	return strings.Replace(pod, `"spec":{`, `"spec":{"serviceAccountName":"default","tolerations":[`+
+		`{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},`+
+		`{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}],`, 1)
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -98,9 +98,10 @@ func (defaultServiceAccount) Admit(_ context.Context, a *Attributes) error {
 }
 
 // DefaultMutators returns the mutators of the default chain:
-// DefaultServiceAccount.
+// DefaultServiceAccount, then DefaultTolerationSeconds with
+// DefaultTolerationSecondsValue for both taints.
 func DefaultMutators() []Mutator {
-	return []Mutator{DefaultServiceAccount()}
+	return []Mutator{DefaultServiceAccount(), DefaultTolerationSeconds(DefaultTolerationSecondsValue, DefaultTolerationSecondsValue)}
 }
 
 // DefaultValidators returns the validators of the default chain:
