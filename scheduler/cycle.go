@@ -35,8 +35,13 @@ type Result struct {
 	// PreFilter rejected the pod), in the order looked at: a nil Status
 	// passed.
 	Verdicts []NodeVerdict
-	// Scores are the feasible nodes' scores, best first (empty when one
-	// node was feasible: it is chosen without scoring).
+	// Scores are the scores, with their parts, of the best feasible
+	// nodes: the MaxKeptScores highest totals, best first (ties in the
+	// order Filter found the nodes), then the chosen node if it is not
+	// among them (it ties with the first). Empty when one node was
+	// feasible: it is chosen without scoring. Only these are kept, as an
+	// explanation needs no more and building every scored node's parts
+	// costs more than the rest of the cycle at 5,000 nodes.
 	Scores []NodeScore
 	// UnschedulablePlugins are the plugins that rejected the pod: the
 	// cluster events that may help are theirs.
@@ -195,16 +200,21 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 		res.Node = feasible[0].Name()
 		return res
 	}
-	scores, s := f.scoreNodes(ctx, state, pod, feasible, scoreSkip)
+	ss, s := f.scoreNodes(ctx, state, pod, feasible, scoreSkip)
 	if s != nil {
 		res.Status = s
 		return res
 	}
-	res.Scores = scores
-	res.Node = f.selectHost(scores)
-	res.Scores = sortByTotal(res.Scores)
+	defer ss.release()
+	chosen := f.selectHost(ss.totals)
+	res.Node = feasible[chosen].Name()
+	res.Scores = ss.best(feasible, MaxKeptScores, chosen)
 	return res
 }
+
+// MaxKeptScores is how many of the best feasible nodes a Result keeps
+// the scores of (see Result.Scores).
+const MaxKeptScores = 10
 
 // sortByTotal orders scores in place by total, highest first, keeping
 // the node order among equal totals (a stable sort), and returns them.
@@ -500,22 +510,29 @@ func (f *Framework) filterWithNominated(ctx context.Context, state *framework.Cy
 	return f.runFilters(ctx, state, pod, node, filters)
 }
 
+// scoredNodes are the scores of one cycle's feasible nodes: each Score
+// plugin's normalized score of each node, and each node's weighted total.
+// The slices are pooled: release returns them once the cycle has taken
+// what it keeps (see best).
+type scoredNodes struct {
+	plugins []weightedScore
+	// perPlugin[j][i] is plugin j's score of node i; one backing array.
+	perPlugin [][]framework.NodeScore
+	totals    []int64
+	scratch   *scoreScratch
+}
+
 // scoreNodes runs Score (in parallel over the nodes), NormalizeScore and
 // the weights.
-func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo, skip map[string]bool) ([]NodeScore, *framework.Status) {
+func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo, skip map[string]bool) (*scoredNodes, *framework.Status) {
 	plugins := make([]weightedScore, 0, len(f.score))
 	for _, s := range f.score {
 		if !skip[s.p.Name()] {
 			plugins = append(plugins, s)
 		}
 	}
-	perPlugin := make([][]framework.NodeScore, len(plugins))
-	bp := getScoreScratch(len(plugins) * len(nodes))
-	defer putScoreScratch(bp)
-	backing := *bp
-	for j := range plugins {
-		perPlugin[j] = backing[j*len(nodes) : (j+1)*len(nodes) : (j+1)*len(nodes)]
-	}
+	sc := getScoreScratch(len(plugins), len(nodes))
+	ss := &scoredNodes{plugins: plugins, perPlugin: sc.perPlugin, totals: sc.totals, scratch: sc}
 	var firstErr atomic.Pointer[framework.Status]
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -527,80 +544,156 @@ func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState,
 				firstErr.CompareAndSwap(nil, framework.AsStatus(fmt.Errorf("Score %s on node %s: %w", pl.p.Name(), name, s.Err())).WithPlugin(pl.p.Name()))
 				return false
 			}
-			perPlugin[j][i] = framework.NodeScore{Name: name, Score: v}
+			ss.perPlugin[j][i] = framework.NodeScore{Name: name, Score: v}
 		}
 		return true
 	})
 	if s := firstErr.Load(); s != nil {
+		ss.release()
 		return nil, s
 	}
 	for j, pl := range plugins {
 		if ext := pl.p.ScoreExtensions(); ext != nil {
-			if s := ext.NormalizeScore(ctx, state, pod, perPlugin[j]); !s.IsSuccess() {
+			if s := ext.NormalizeScore(ctx, state, pod, ss.perPlugin[j]); !s.IsSuccess() {
+				ss.release()
 				return nil, framework.AsStatus(fmt.Errorf("NormalizeScore %s: %w", pl.p.Name(), s.Err())).WithPlugin(pl.p.Name())
 			}
 		}
-		for _, ns := range perPlugin[j] {
+		for i, ns := range ss.perPlugin[j] {
 			if ns.Score < framework.MinNodeScore || ns.Score > framework.MaxNodeScore {
+				ss.release()
 				return nil, framework.AsStatus(fmt.Errorf("plugin %s scored node %s %d: outside [%d, %d]", pl.p.Name(), ns.Name, ns.Score, framework.MinNodeScore, framework.MaxNodeScore)).WithPlugin(pl.p.Name())
 			}
+			ss.totals[i] += ns.Score * pl.weight
 		}
 	}
-	out := make([]NodeScore, len(nodes))
-	parts := make([]PluginScore, len(nodes)*len(plugins)) // one backing array
-	for i, ni := range nodes {
-		ns := NodeScore{Node: ni.Name(), Plugins: parts[i*len(plugins) : (i+1)*len(plugins) : (i+1)*len(plugins)]}
-		for j, pl := range plugins {
-			ps := PluginScore{Plugin: pl.p.Name(), Score: perPlugin[j][i].Score, Weight: pl.weight}
-			ns.Plugins[j] = ps
-			ns.Total += ps.Score * ps.Weight
+	return ss, nil
+}
+
+// best returns the NodeScores, with their parts, of the k nodes with the
+// highest totals (ties: the first in nodes), best first, and then of
+// nodes[chosen] if it is not among them.
+func (ss *scoredNodes) best(nodes []*framework.NodeInfo, k int, chosen int) []NodeScore {
+	// top holds the indexes of the best k so far, in no order; worst is
+	// the position in top of the one the next better node replaces: the
+	// lowest total, and of those the last node (a later node with the
+	// same total does not get in).
+	top := make([]int, 0, k+1)
+	worst := 0
+	for i, t := range ss.totals {
+		if len(top) < k {
+			top = append(top, i)
+			if len(top) == k {
+				worst = ss.worstOf(top)
+			}
+			continue
 		}
-		out[i] = ns
+		if t > ss.totals[top[worst]] {
+			top[worst] = i
+			worst = ss.worstOf(top)
+		}
 	}
-	return out, nil
-}
-
-// scoreScratchPool holds the per-plugin score slices scoreNodes hands to
-// Score and NormalizeScore (which must not keep them): at 500 nodes and
-// five plugins they are 60 KB a cycle that would otherwise be garbage.
-var scoreScratchPool sync.Pool // of *[]framework.NodeScore
-
-// getScoreScratch returns a slice of n zero NodeScores.
-func getScoreScratch(n int) *[]framework.NodeScore {
-	bp, _ := scoreScratchPool.Get().(*[]framework.NodeScore)
-	if bp == nil || cap(*bp) < n {
-		b := make([]framework.NodeScore, n)
-		return &b
+	if !slices.Contains(top, chosen) {
+		top = append(top, chosen)
 	}
-	*bp = (*bp)[:n]
-	return bp
+	// Node order, then a stable sort by total: ties stay in node order,
+	// and the chosen node, if added, comes after the others it ties with.
+	slices.Sort(top[:min(len(top), k)])
+	out := make([]NodeScore, len(top))
+	parts := make([]PluginScore, len(top)*len(ss.plugins)) // one backing array
+	for o, i := range top {
+		ns := NodeScore{Node: nodes[i].Name(), Total: ss.totals[i], Plugins: parts[o*len(ss.plugins) : (o+1)*len(ss.plugins) : (o+1)*len(ss.plugins)]}
+		for j, pl := range ss.plugins {
+			ns.Plugins[j] = PluginScore{Plugin: pl.p.Name(), Score: ss.perPlugin[j][i].Score, Weight: pl.weight}
+		}
+		out[o] = ns
+	}
+	if len(top) > k {
+		// Only the first k are sorted: the chosen node stays last.
+		sortByTotal(out[:k])
+		return out
+	}
+	return sortByTotal(out)
 }
 
-// putScoreScratch zeroes *bp (so that it keeps no name alive) and returns
-// it to the pool.
-func putScoreScratch(bp *[]framework.NodeScore) {
-	clear(*bp)
-	scoreScratchPool.Put(bp)
+// worstOf returns the position in top of the node with the lowest total,
+// the last node of those with that total.
+func (ss *scoredNodes) worstOf(top []int) int {
+	w := 0
+	for p := 1; p < len(top); p++ {
+		a, b := ss.totals[top[p]], ss.totals[top[w]]
+		if a < b || (a == b && top[p] > top[w]) {
+			w = p
+		}
+	}
+	return w
 }
 
-// selectHost returns the node with the highest total, picking uniformly
-// at random among ties (reservoir sampling).
-func (f *Framework) selectHost(scores []NodeScore) string {
+// release returns the pooled slices; ss must not be used after.
+func (ss *scoredNodes) release() {
+	putScoreScratch(ss.scratch)
+	ss.scratch, ss.perPlugin, ss.totals = nil, nil, nil
+}
+
+// scoreScratch is scoreNodes' working space, pooled: at 500 nodes and
+// five plugins it is 64 KB a cycle that would otherwise be garbage. The
+// NodeScores are handed to Score and NormalizeScore, which must not keep
+// them.
+type scoreScratch struct {
+	backing   []framework.NodeScore
+	perPlugin [][]framework.NodeScore
+	totals    []int64
+}
+
+var scoreScratchPool sync.Pool // of *scoreScratch
+
+// getScoreScratch returns zeroed space for plugins scores of n nodes.
+func getScoreScratch(plugins, n int) *scoreScratch {
+	sc, _ := scoreScratchPool.Get().(*scoreScratch)
+	if sc == nil {
+		sc = &scoreScratch{}
+	}
+	if cap(sc.backing) < plugins*n {
+		sc.backing = make([]framework.NodeScore, plugins*n)
+	}
+	if cap(sc.totals) < n {
+		sc.totals = make([]int64, n)
+	}
+	sc.backing, sc.totals = sc.backing[:plugins*n], sc.totals[:n]
+	sc.perPlugin = sc.perPlugin[:0]
+	for j := range plugins {
+		sc.perPlugin = append(sc.perPlugin, sc.backing[j*n:(j+1)*n:(j+1)*n])
+	}
+	return sc
+}
+
+// putScoreScratch zeroes sc (so that it keeps no name alive and the next
+// cycle's totals start at 0) and returns it to the pool.
+func putScoreScratch(sc *scoreScratch) {
+	clear(sc.backing)
+	clear(sc.totals)
+	clear(sc.perPlugin)
+	scoreScratchPool.Put(sc)
+}
+
+// selectHost returns the index of the highest total, picking uniformly at
+// random among ties (reservoir sampling).
+func (f *Framework) selectHost(totals []int64) int {
 	f.randMu.Lock()
 	defer f.randMu.Unlock()
 	best, ties := 0, 1
-	for i := 1; i < len(scores); i++ {
+	for i := 1; i < len(totals); i++ {
 		switch {
-		case scores[i].Total > scores[best].Total:
+		case totals[i] > totals[best]:
 			best, ties = i, 1
-		case scores[i].Total == scores[best].Total:
+		case totals[i] == totals[best]:
 			ties++
 			if f.deps.rand.IntN(ties) == 0 {
 				best = i
 			}
 		}
 	}
-	return scores[best].Node
+	return best
 }
 
 // parallelize calls fn(i) for i in [0, n) from up to workers goroutines,

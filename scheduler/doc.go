@@ -59,6 +59,7 @@
 // node(s) had untolerated taint {dedicated: gpu}." It waits in the
 // unschedulable queue until a cluster event that could help it (a node
 // added or changed, a pod deleted: each plugin says which events matter
-// to it) or five minutes pass. Explain returns the pod's last attempt in
-// full: every node's verdict and every feasible node's score per plugin.
+// to it) or five minutes pass. Explain returns the pod's last attempt:
+// every node's verdict, and the score per plugin of the best feasible
+// nodes (the ten best and the chosen one; see Result.Scores).
 package scheduler

@@ -11,7 +11,7 @@ import (
 
 // Explanation is the last scheduling attempt of a pod, as `drover explain
 // pod` shows it: the outcome, and for each node Filter looked at, which
-// plugin rejected it and why; for each feasible node its score per
+// plugin rejected it and why; for the best feasible nodes their score per
 // plugin. It marshals to JSON.
 type Explanation struct {
 	Namespace     string    `json:"namespace"`
@@ -37,7 +37,10 @@ type Explanation struct {
 	Feasible  int `json:"feasible"`
 	// Filter holds one verdict per node looked at.
 	Filter []FilterVerdict `json:"filter,omitempty"`
-	// Scores holds the feasible nodes' scores, best first.
+	// Scores holds the scores, per plugin, of the best feasible nodes:
+	// the MaxKeptScores (10) highest totals, best first, then the chosen
+	// node if it was not among them (see Result.Scores). The other
+	// feasible nodes were scored too, but their scores are not kept.
 	Scores []ExplainedScore `json:"scores,omitempty"`
 }
 

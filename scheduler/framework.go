@@ -472,9 +472,18 @@ func (f *Framework) runFilters(ctx context.Context, state *framework.CycleState,
 // ownStatus returns a copy of a plugin's non-success status that names
 // the plugin (the plugin's own may be shared between nodes). A code that
 // makes no sense where it was given becomes an Error.
+//
+// A status that already names the plugin is returned as it is, not
+// copied: plugins that answer every rejected node with the same status
+// set their name on it once (WithPlugin), which saves Filter two
+// allocations per rejected node. Nothing changes a status once a cycle
+// has it.
 func ownStatus(plugin string, s *framework.Status) *framework.Status {
 	switch s.Code() {
 	case framework.Unschedulable, framework.UnschedulableAndUnresolvable, framework.Wait, framework.Skip:
+		if s.Plugin() == plugin {
+			return s
+		}
 		return framework.NewStatus(s.Code(), s.Reasons()...).WithPlugin(plugin)
 	}
 	return framework.AsStatus(fmt.Errorf("plugin %s: %w", plugin, s.Err())).WithPlugin(plugin)

@@ -347,6 +347,20 @@ type Snapshot interface {
 	HavePodsWithRequiredAntiAffinity() []*NodeInfo
 }
 
+// VersionedSnapshot is a Snapshot that tells when it changed, so that
+// plugins that keep an index between cycles (InterPodAffinity,
+// PodTopologySpread) need not check every node again when the snapshot
+// is the one they last followed (PreScore, after PreFilter in the same
+// cycle). Plugins check for it with a type assertion; the scheduler's
+// snapshots implement it. Implementations must be comparable with ==
+// (pointers).
+type VersionedSnapshot interface {
+	Snapshot
+	// Version changes whenever List or any of its NodeInfos changes.
+	// Only versions of the same Snapshot value compare.
+	Version() uint64
+}
+
 // ImageCounter is a Snapshot that also keeps count of the nodes that have
 // each image, so that ImageLocality need not look at every node in every
 // cycle. Plugins check for it with a type assertion; the scheduler's

@@ -25,6 +25,8 @@ type Snapshot struct {
 	// since.
 	cache      *Cache
 	generation int64
+	// version counts the updates (see Version).
+	version uint64
 
 	nodes map[string]*framework.NodeInfo
 	// list, affinity and antiAffinity are sorted by node name.
@@ -37,7 +39,11 @@ type Snapshot struct {
 	changes []change // UpdateSnapshot's scratch space
 }
 
-var _ framework.Snapshot = (*Snapshot)(nil)
+var _ framework.VersionedSnapshot = (*Snapshot)(nil)
+
+// Version changes whenever the snapshot may have changed: at every
+// UpdateSnapshot.
+func (s *Snapshot) Version() uint64 { return s.version }
 
 // change is one node's NodeInfo in a Snapshot before (nil: absent) and
 // after (nil: removed) an update.
@@ -102,6 +108,7 @@ func (s *Snapshot) HavePodsWithRequiredAntiAffinity() []*framework.NodeInfo {
 func (c *Cache) UpdateSnapshot(s *Snapshot) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	s.version++
 	if s.cache != c {
 		s.reset()
 		s.cache = c

@@ -36,6 +36,17 @@ type index struct {
 	// order is the entries in the order of the last sync's nodes, so
 	// that an unchanged snapshot is checked without hashing names.
 	order []*indexedNode
+	// matched are the kept counts of recent pods' required anti-affinity
+	// terms, and changes the log of node entries added and removed since
+	// the oldest of them was brought up to date; logStart is the sequence
+	// number of changes[0] (see matched.go).
+	matched  map[string]*matchGroup
+	changes  []change
+	logStart uint64
+	// snap and version are the snapshot the index last followed, if it
+	// is a VersionedSnapshot, and its version then (see follow).
+	snap    framework.VersionedSnapshot
+	version uint64
 }
 
 type indexedNode struct {
@@ -76,6 +87,7 @@ type antiGroup struct {
 // sync brings the index up to date with nodes (every node of the
 // snapshot).
 func (x *index) sync(nodes []*framework.NodeInfo) {
+	x.snap = nil
 	if x.nodes == nil {
 		x.nodes = make(map[string]*indexedNode)
 		x.anti = make(map[string]*antiGroup)
@@ -148,10 +160,12 @@ func (x *index) add(ni *framework.NodeInfo, old *indexedNode) *indexedNode {
 		}
 		e.pods = append(e.pods, ip)
 	}
+	x.logChange(e, 1)
 	return e
 }
 
 func (x *index) remove(name string, e *indexedNode) {
+	x.logChange(e, -1)
 	for _, ip := range e.pods {
 		if ip.terms != nil {
 			for i := range ip.terms.requiredAnti {
@@ -252,4 +266,35 @@ func (e *indexedNode) termsOf(pod *api.Pod) *podTerms {
 		}
 	}
 	return nil
+}
+
+// follow is sync, skipped when nodes are the List of h's snapshot at the
+// version the index last followed (PreScore after PreFilter, in one
+// cycle): checking every node again would find nothing changed.
+func (x *index) follow(h framework.Handle, nodes []*framework.NodeInfo) {
+	vs := versioned(h, nodes)
+	if vs != nil && vs == x.snap && vs.Version() == x.version {
+		return
+	}
+	x.sync(nodes)
+	if vs != nil {
+		x.snap, x.version = vs, vs.Version()
+	}
+}
+
+// versioned returns h's snapshot if it is a VersionedSnapshot whose List
+// is nodes (the same slice), or nil.
+func versioned(h framework.Handle, nodes []*framework.NodeInfo) framework.VersionedSnapshot {
+	if h == nil {
+		return nil
+	}
+	vs, ok := h.Snapshot().(framework.VersionedSnapshot)
+	if !ok {
+		return nil
+	}
+	list := vs.List()
+	if len(list) != len(nodes) || (len(list) > 0 && &list[0] != &nodes[0]) {
+		return nil
+	}
+	return vs
 }

@@ -19,7 +19,11 @@
 //   - pods are indexed by label, so the pod's own terms with a
 //     key=value (or "key in (value)") requirement look only at the pods
 //     with that label; other terms scan every pod, as they must;
-//   - pods with terms that score are listed, for PreScore.
+//   - pods with terms that score are listed, for PreScore;
+//   - the counts per topology value of the pods that recent incoming
+//     pods' required anti-affinity terms select are kept, updated with
+//     the nodes that changed (see matched.go), so the pods of a workload
+//     with anti-affinity to itself are not matched again in each cycle.
 //
 // PreFilter answers Skip in O(1) for a pod without required terms when no
 // node has pods with required anti-affinity. Filter is then a lookup of
@@ -166,14 +170,53 @@ func (c *counts) add(node *api.Node, key string, kind int, d int64) {
 }
 
 func (c *counts) addValue(key, value string, kind int, d int64) {
+	c.keyCounts(key, 0).addValue(c, value, kind, d)
+}
+
+// addValues adds every count of values (topology value -> count) under
+// key: one key lookup for all, and a map sized for them at once (these
+// are often thousands of hostnames).
+func (c *counts) addValues(key string, kind int, values map[string]int64) {
+	kc := c.keyCounts(key, len(values))
+	if len(kc.values) == 0 {
+		// Into an empty map, positive counts (the index keeps no others)
+		// need no lookup: half the map operations of addValue.
+		positive := 0
+		for v, d := range values {
+			if d > 0 {
+				var n [kinds]int64
+				n[kind] = d
+				kc.values[v] = n
+				positive++
+			} else {
+				kc.addValue(c, v, kind, d)
+			}
+		}
+		kc.positive[kind] += positive
+		c.positive[kind] += positive
+		return
+	}
+	for v, d := range values {
+		kc.addValue(c, v, kind, d)
+	}
+}
+
+// keyCounts returns the counts of key, made (with room for size values)
+// if there are none yet.
+func (c *counts) keyCounts(key string, size int) *keyCounts {
 	i := 0
 	for i < len(c.keys) && c.keys[i].key != key {
 		i++
 	}
 	if i == len(c.keys) {
-		c.keys = append(c.keys, keyCounts{key: key, values: make(map[string][kinds]int64)})
+		c.keys = append(c.keys, keyCounts{key: key, values: make(map[string][kinds]int64, size)})
 	}
-	kc := &c.keys[i]
+	return &c.keys[i]
+}
+
+// addValue adds d to the count of kind at value; c is the counts kc
+// belongs to.
+func (kc *keyCounts) addValue(c *counts, value string, kind int, d int64) {
 	n := kc.values[value]
 	was := n[kind] > 0
 	n[kind] += d
@@ -276,14 +319,12 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	x := &p.index
-	x.sync(nodes)
+	x.follow(p.h, nodes)
 
 	// Existing pods' anti-affinity: each group of equal terms once.
 	x.antiGroups(pod, func(g *antiGroup) {
 		if g.term.matches(pod, s.nsLabels) {
-			for v, n := range g.counts {
-				s.counts.addValue(g.term.key, v, existing, n)
-			}
+			s.counts.addValues(g.term.key, existing, g.counts)
 		}
 	})
 	if !own {
@@ -313,6 +354,10 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 	}
 	for i := range self.requiredAnti {
 		t := &self.requiredAnti[i]
+		if keepable(t) {
+			s.counts.addValues(t.key, anti, x.matchedCounts(t, nodes))
+			continue
+		}
 		if !x.candidates(t, func(other *api.Pod, node *api.Node) {
 			if t.matches(other, s.nsLabels) {
 				s.counts.add(node, t.key, anti, 1)
@@ -403,7 +448,7 @@ func (p *Plugin) Filter(_ context.Context, state *framework.CycleState, pod *api
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, "node not found")
 	}
 	if !s.satisfiesAffinity(pod, node) {
-		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonAffinityRulesNotMatch)
+		return errAffinityNotMatch
 	}
 	// One lookup per key serves both kinds; the pod's own anti-affinity
 	// is reported first.
@@ -419,15 +464,24 @@ func (p *Plugin) Filter(_ context.Context, state *framework.CycleState, pod *api
 		}
 		n := kc.values[v]
 		if n[anti] > 0 {
-			return framework.NewStatus(framework.Unschedulable, ReasonAntiAffinityRulesNotMatch)
+			return errAntiAffinityNotMatch
 		}
 		repelled = repelled || n[existing] > 0
 	}
 	if repelled {
-		return framework.NewStatus(framework.Unschedulable, ReasonExistingAntiAffinityRulesNotMatch)
+		return errExistingAntiAffinityNotMatch
 	}
 	return nil
 }
+
+// Filter's rejections, shared by every node it rejects (saving an
+// allocation per node); they name the plugin, so the scheduler need not
+// copy them to do so. Never modified.
+var (
+	errAffinityNotMatch             = framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonAffinityRulesNotMatch).WithPlugin(Name)
+	errAntiAffinityNotMatch         = framework.NewStatus(framework.Unschedulable, ReasonAntiAffinityRulesNotMatch).WithPlugin(Name)
+	errExistingAntiAffinityNotMatch = framework.NewStatus(framework.Unschedulable, ReasonExistingAntiAffinityRulesNotMatch).WithPlugin(Name)
+)
 
 // satisfiesAffinity: the node has every term's key, and each term's pair
 // holds a pod matching all terms; or no such pod exists anywhere and the

@@ -61,7 +61,7 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *a
 	} else {
 		p.mu.Lock()
 		x := &p.index
-		x.sync(snap.List())
+		x.follow(p.h, snap.List())
 		var scanPref, scanAnti []term
 		for i := range self.preferred {
 			t := &self.preferred[i]

@@ -174,7 +174,7 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 // required affinity or the pod's own requirements.
 func (p *Plugin) Filter(_ context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo) *framework.Status {
 	if p.addedRequired != nil && !p.addedRequired.Match(node.Node) {
-		return framework.NewStatus(framework.UnschedulableAndUnresolvable, enforcedReasons...)
+		return errEnforced
 	}
 	var req *Required
 	if v, ok := state.Read(preFilterKey); ok {
@@ -183,16 +183,17 @@ func (p *Plugin) Filter(_ context.Context, state *framework.CycleState, pod *api
 		req = RequiredOf(pod)
 	}
 	if !req.Match(node.Node) {
-		return framework.NewStatus(framework.UnschedulableAndUnresolvable, podReasons...)
+		return errPod
 	}
 	return nil
 }
 
-// The reasons of Filter's statuses, shared (saving an allocation per
-// rejected node) and never modified.
+// Filter's statuses, shared by every node it rejects (saving an
+// allocation per node) and never modified; they name the plugin, so the
+// scheduler need not copy them to do so.
 var (
-	podReasons      = []string{ErrReasonPod}
-	enforcedReasons = []string{ErrReasonEnforced}
+	errPod      = framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonPod).WithPlugin(Name)
+	errEnforced = framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonEnforced).WithPlugin(Name)
 )
 
 func (p *Plugin) preferredOf(pod *api.Pod) []helper.PreferredTerm {

@@ -96,14 +96,15 @@ func (*Plugin) Filter(_ context.Context, state *framework.CycleState, pod *api.P
 		ports = PodHostPorts(pod)
 	}
 	if Conflicts(ports, node.UsedPorts) {
-		return framework.NewStatus(framework.Unschedulable, errReasons...)
+		return errConflict
 	}
 	return nil
 }
 
-// errReasons is shared by the statuses Filter returns (saving an
-// allocation per rejected node); it is never modified.
-var errReasons = []string{ErrReason}
+// errConflict is Filter's status for every node it rejects (saving an
+// allocation per node), never modified; it names the plugin, so the
+// scheduler need not copy it to do so.
+var errConflict = framework.NewStatus(framework.Unschedulable, ErrReason).WithPlugin(Name)
 
 // Conflicts reports whether any of want (normalized, as PodHostPorts
 // returns) is taken in used: the same port and protocol on the same

@@ -34,6 +34,17 @@ type podIndex struct {
 	order   []*indexedNode // by position in the last sync's nodes
 	byLabel map[labelPair]map[podOnNode]*api.Node
 	sweep   uint64
+	// counts are the constraints' counts kept between cycles, and
+	// changes the log of the NodeInfos sync replaced since the oldest of
+	// them was brought up to date; logStart is the sequence number of
+	// changes[0] (see counts.go).
+	counts   map[countKey]*keptCount
+	changes  []nodeChange
+	logStart uint64
+	// snap and version are the snapshot the index last followed, if it
+	// is a VersionedSnapshot, and its version then (see follow).
+	snap    framework.VersionedSnapshot
+	version uint64
 }
 
 type indexedNode struct {
@@ -50,6 +61,7 @@ type podOnNode struct {
 // sync brings the index up to date with nodes (every node of the
 // snapshot). The caller holds mu.
 func (x *podIndex) sync(nodes []*framework.NodeInfo) {
+	x.snap = nil
 	if x.nodes == nil {
 		x.nodes = make(map[string]*indexedNode)
 		x.byLabel = make(map[labelPair]map[podOnNode]*api.Node)
@@ -66,10 +78,13 @@ func (x *podIndex) sync(nodes []*framework.NodeInfo) {
 		name := ni.Name()
 		e := x.nodes[name]
 		if e == nil || e.ni != ni || e.gen != ni.Generation {
+			var old *framework.NodeInfo
 			if e != nil {
+				old = e.ni
 				x.update(e.ni, name, false)
 			}
 			x.update(ni, name, true)
+			x.logChange(old, ni)
 			e = &indexedNode{ni: ni, gen: ni.Generation}
 			x.nodes[name] = e
 		}
@@ -80,6 +95,7 @@ func (x *podIndex) sync(nodes []*framework.NodeInfo) {
 		for name, e := range x.nodes {
 			if e.sweep != x.sweep {
 				x.update(e.ni, name, false)
+				x.logChange(e.ni, nil)
 				delete(x.nodes, name)
 			}
 		}
@@ -106,4 +122,35 @@ func (x *podIndex) update(ni *framework.NodeInfo, name string, add bool) {
 			}
 		}
 	}
+}
+
+// follow is sync, skipped when nodes are the List of h's snapshot at the
+// version the index last followed (PreScore after PreFilter, in one
+// cycle): checking every node again would find nothing changed.
+func (x *podIndex) follow(h framework.Handle, nodes []*framework.NodeInfo) {
+	vs := versioned(h, nodes)
+	if vs != nil && vs == x.snap && vs.Version() == x.version {
+		return
+	}
+	x.sync(nodes)
+	if vs != nil {
+		x.snap, x.version = vs, vs.Version()
+	}
+}
+
+// versioned returns h's snapshot if it is a VersionedSnapshot whose List
+// is nodes (the same slice), or nil.
+func versioned(h framework.Handle, nodes []*framework.NodeInfo) framework.VersionedSnapshot {
+	if h == nil {
+		return nil
+	}
+	vs, ok := h.Snapshot().(framework.VersionedSnapshot)
+	if !ok {
+		return nil
+	}
+	list := vs.List()
+	if len(list) != len(nodes) || (len(list) > 0 && &list[0] != &nodes[0]) {
+		return nil
+	}
+	return vs
 }

@@ -26,10 +26,15 @@
 //
 // The plugin keeps the snapshot's pods indexed by label between cycles
 // (following the NodeInfos that changed), so a constraint whose selector
-// requires a label (app=web) counts only the pods with it; PreFilter is
-// then O(nodes) map operations to list the domains. Filter is a lookup
-// per constraint. AddPod and RemovePod keep the lowest count in O(1)
-// with a histogram of the counts. See BenchmarkTopologySpread.
+// requires a label (app=web) counts only the pods with it. It also keeps
+// the domain counts of recent pods' constraints, updated with the nodes
+// that changed (see counts.go): for a pod without a nodeSelector or
+// required node affinity, PreFilter then copies the counts (a map of
+// the domains) and PreScore looks up those of the nodes it scores,
+// instead of O(nodes) map operations each. Filter is a lookup per
+// constraint. AddPod and RemovePod keep the lowest count in O(1) with a
+// histogram of the counts. See BenchmarkTopologySpread, and
+// BenchmarkScheduleTopologySpread in package scheduler.
 //
 // # Default constraints
 //
@@ -181,28 +186,20 @@ func compile(c api.TopologySpreadConstraint, sel labels.Selector) constraint {
 // the index; otherwise every pod is looked at.
 func (p *Plugin) countPods(cs []constraint, f nodeFilter, namespace string, nodes []*framework.NodeInfo, indexed bool, add func(i int, node *api.Node)) {
 	eligible := func(node *api.Node) bool { return hasKeys(node, cs) && f.match(node) }
-	var scan []int
-	if indexed {
-		p.index.mu.Lock()
-		p.index.sync(nodes)
-		for i := range cs {
-			if !cs[i].exactOK {
-				scan = append(scan, i)
-				continue
-			}
-			for k, node := range p.index.byLabel[cs[i].exact] {
-				if counts(k.pod, cs[i].sel, namespace) && eligible(node) {
-					add(i, node)
-				}
-			}
-		}
-		p.index.mu.Unlock()
-	} else {
-		for i := range cs {
-			scan = append(scan, i)
+	all := make([]int, len(cs))
+	for i := range all {
+		all[i] = i
+	}
+	addEligible := func(i int, node *api.Node) {
+		if eligible(node) {
+			add(i, node)
 		}
 	}
-	if len(scan) == 0 {
+	if indexed {
+		p.index.mu.Lock()
+		defer p.index.mu.Unlock()
+		p.index.follow(p.h, nodes)
+		p.index.count(cs, all, namespace, nodes, addEligible)
 		return
 	}
 	for _, n := range nodes {
@@ -210,7 +207,7 @@ func (p *Plugin) countPods(cs []constraint, f nodeFilter, namespace string, node
 			continue
 		}
 		for _, pi := range n.Pods {
-			for _, i := range scan {
+			for i := range cs {
 				if counts(pi.Pod, cs[i].sel, namespace) {
 					add(i, n.Node)
 				}
@@ -246,6 +243,9 @@ func newNodeFilter(pod *api.Pod) nodeFilter {
 	}
 	return f
 }
+
+// empty reports whether f matches every node.
+func (f nodeFilter) empty() bool { return len(f.selector) == 0 && f.affinity == nil }
 
 func (f nodeFilter) match(node *api.Node) bool {
 	for k, v := range f.selector {
@@ -367,6 +367,17 @@ func (p *Plugin) PreFilter(_ context.Context, state *framework.CycleState, pod *
 			s.self[i] = 1
 		}
 	}
+	if s.nodes.empty() {
+		// The counts the index keeps (see counts.go).
+		p.index.mu.Lock()
+		p.index.follow(p.h, nodes)
+		for i, k := range p.index.keptCounts(cs, pod.Namespace, nodes) {
+			s.domains[i] = k.domainCounts()
+		}
+		p.index.mu.Unlock()
+		state.Write(preFilterKey, s)
+		return nil, nil
+	}
 	// Every domain of an eligible node, with 0; then the pods.
 	for _, n := range nodes {
 		if !hasKeys(n.Node, cs) || !s.nodes.match(n.Node) {
@@ -443,12 +454,20 @@ func (p *Plugin) Filter(_ context.Context, state *framework.CycleState, _ *api.P
 	for i, c := range s.constraints {
 		v, ok := node.Labels[c.key]
 		if !ok {
-			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonNodeLabelNotMatch)
+			return errLabelNotMatch
 		}
 		d := s.domains[i]
 		if d.count[v]+s.self[i]-d.lowest(c.minDomains) > c.maxSkew {
-			return framework.NewStatus(framework.Unschedulable, ReasonConstraintsNotMatch)
+			return errConstraintsNotMatch
 		}
 	}
 	return nil
 }
+
+// Filter's rejections, shared by every node it rejects (saving an
+// allocation per node); they name the plugin, so the scheduler need not
+// copy them to do so. Never modified.
+var (
+	errLabelNotMatch       = framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonNodeLabelNotMatch).WithPlugin(Name)
+	errConstraintsNotMatch = framework.NewStatus(framework.Unschedulable, ReasonConstraintsNotMatch).WithPlugin(Name)
+)

@@ -40,25 +40,50 @@ func (p *Plugin) PreScore(_ context.Context, state *framework.CycleState, pod *a
 		ignored:     make(map[string]bool),
 	}
 	for i := range cs {
-		s.counts[i] = make(map[string]int64)
+		size := 0 // a few domains (zones), unless one per node
+		if cs[i].key == hostnameLabel {
+			size = len(nodes)
+		}
+		s.counts[i] = make(map[string]int64, size)
 	}
+	all, indexed := nodes, false
+	if p.h != nil && p.h.Snapshot() != nil {
+		all, indexed = p.h.Snapshot().List(), true
+	}
+	filter := newNodeFilter(pod)
+	var kept []*keptCount
+	if indexed && filter.empty() {
+		// The counts the index keeps (see counts.go) have every domain of
+		// an eligible node, so every domain of the nodes scored.
+		p.index.mu.Lock()
+		defer p.index.mu.Unlock()
+		p.index.follow(p.h, all)
+		kept = p.index.keptCounts(cs, pod.Namespace, all)
+	}
+	// The domains of the nodes scored: with their kept counts, or 0 to be
+	// counted.
 	for _, n := range nodes {
 		if !hasKeys(n.Node, cs) {
 			s.ignored[n.Name()] = true
 			continue
 		}
 		for i := range cs {
-			s.counts[i][n.Node.Labels[cs[i].key]] = 0
+			d := n.Node.Labels[cs[i].key]
+			if kept != nil {
+				s.counts[i][d] = kept[i].count[d]
+			} else {
+				s.counts[i][d] = 0
+			}
 		}
 	}
 	for i := range cs {
 		s.weights[i] = math.Log(float64(len(s.counts[i]) + 2))
 	}
-	all, indexed := nodes, false
-	if p.h != nil && p.h.Snapshot() != nil {
-		all, indexed = p.h.Snapshot().List(), true
+	if kept != nil {
+		state.Write(preScoreKey, s)
+		return nil
 	}
-	p.countPods(cs, newNodeFilter(pod), pod.Namespace, all, indexed, func(i int, node *api.Node) {
+	p.countPods(cs, filter, pod.Namespace, all, indexed, func(i int, node *api.Node) {
 		v := node.Labels[cs[i].key]
 		if _, ok := s.counts[i][v]; ok {
 			s.counts[i][v]++
