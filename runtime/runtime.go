@@ -128,13 +128,13 @@ type StatsProvider interface {
 // Errors that callers test for with errors.Is. Drivers wrap them with
 // what and why ("container 3f2a...: not found").
 var (
-	ErrNotFound      = errors.New("not found")
-	ErrImageNotFound = errors.New("image not found")
-	ErrImageInUse    = errors.New("image in use")
-	ErrStartFailed   = errors.New("container failed to start")
-	ErrNotRunning    = errors.New("container not running")
-	ErrTimeout       = errors.New("timed out")
-	ErrUnsupported   = errors.New("not supported by this driver")
+	ErrNotFound      = errors.New("runtime: not found")
+	ErrImageNotFound = errors.New("runtime: image not found")
+	ErrImageInUse    = errors.New("runtime: image in use")
+	ErrStartFailed   = errors.New("runtime: container failed to start")
+	ErrNotRunning    = errors.New("runtime: container not running")
+	ErrTimeout       = errors.New("runtime: timed out")
+	ErrUnsupported   = errors.New("runtime: not supported by this driver")
 )
 
 // Version names a driver.
@@ -390,7 +390,8 @@ type ContainerFilter struct {
 
 // StopOptions are how StopContainer stops a container.
 type StopOptions struct {
-	// Signal is sent first; 0 means SIGTERM (15).
+	// Signal is sent first; 0 means the image's StopSignal, or SIGTERM
+	// (15) when it has none.
 	Signal int
 	// GracePeriod is how long the container has to exit before SIGKILL;
 	// 0 means SIGKILL at once.
@@ -465,6 +466,9 @@ type ImageConfig struct {
 	WorkingDir      string
 	// User is "uid", "uid:gid", "name" or "name:group".
 	User string
+	// StopSignal is the signal that stops a container made from it
+	// ("SIGQUIT", "3"); "" means SIGTERM.
+	StopSignal string
 }
 
 // ResolveArgs returns the process arguments of a container, as Kubernetes
