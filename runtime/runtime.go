@@ -28,7 +28,8 @@ import (
 
 // Runtime runs pod sandboxes and containers. Every method is safe for
 // concurrent use. IDs are the driver's own, unique on the node, and
-// stable across the driver's restarts.
+// stable across the driver's restarts. The maps and slices in returned
+// statuses may be shared with the driver: callers must not modify them.
 type Runtime interface {
 	SandboxRuntime
 	ContainerRuntime
@@ -65,7 +66,8 @@ type ContainerRuntime interface {
 	// CreateContainer creates a container in a ready sandbox from an
 	// image the driver's ImageService holds, and returns its ID. The
 	// container is Created, not running. A missing image is an error
-	// matching ErrImageNotFound.
+	// matching ErrImageNotFound; an unknown sandbox one matching
+	// ErrNotFound, a stopped one ErrSandboxNotReady.
 	CreateContainer(ctx context.Context, sandboxID string, cfg *ContainerConfig) (string, error)
 	// StartContainer starts a Created container. A command that cannot be
 	// run (no such file, not executable) is an error matching
@@ -75,7 +77,8 @@ type ContainerRuntime interface {
 	// StopContainer sends opts.Signal (SIGTERM when 0), waits up to
 	// opts.GracePeriod for the container to exit, then kills it with
 	// SIGKILL and waits for it. It returns once the container is Exited.
-	// Stopping a container that is not running is not an error.
+	// Stopping a container that is not running is not an error; an
+	// unknown one is an error matching ErrNotFound.
 	StopContainer(ctx context.Context, id string, opts StopOptions) error
 	// RemoveContainer removes a container, killing it first if it runs,
 	// with its root filesystem; its log file is kept (it is the
@@ -96,7 +99,7 @@ type ImageService interface {
 	// "registry:5000/app:v1", "app@sha256:...") and returns the image as
 	// stored. An image already stored is not fetched again when ref is a
 	// digest; a tag is resolved anew. Registry errors keep the registry's
-	// message.
+	// message; a missing repository, tag or digest wraps ErrImageNotFound.
 	PullImage(ctx context.Context, ref string, opts PullOptions) (*Image, error)
 	// ImageStatus returns the stored image ref names (a tag, a digest or
 	// an image ID), or an error matching ErrImageNotFound.
@@ -113,7 +116,8 @@ type ImageService interface {
 // running container (probes, kubectl exec).
 type Execer interface {
 	// Exec runs cmd in the running container id with opts' streams and
-	// returns its exit code. It returns an error matching ErrTimeout when
+	// returns its exit code (127 for a command that does not exist, as a
+	// shell answers). It returns an error matching ErrTimeout when
 	// opts.Timeout passes first (the command is killed), and one
 	// matching ErrNotRunning when the container is not running.
 	Exec(ctx context.Context, id string, cmd []string, opts ExecOptions) (exitCode int, err error)
@@ -128,13 +132,14 @@ type StatsProvider interface {
 // Errors that callers test for with errors.Is. Drivers wrap them with
 // what and why ("container 3f2a...: not found").
 var (
-	ErrNotFound      = errors.New("runtime: not found")
-	ErrImageNotFound = errors.New("runtime: image not found")
-	ErrImageInUse    = errors.New("runtime: image in use")
-	ErrStartFailed   = errors.New("runtime: container failed to start")
-	ErrNotRunning    = errors.New("runtime: container not running")
-	ErrTimeout       = errors.New("runtime: timed out")
-	ErrUnsupported   = errors.New("runtime: not supported by this driver")
+	ErrNotFound        = errors.New("runtime: not found")
+	ErrImageNotFound   = errors.New("runtime: image not found")
+	ErrImageInUse      = errors.New("runtime: image in use")
+	ErrStartFailed     = errors.New("runtime: container failed to start")
+	ErrNotRunning      = errors.New("runtime: container not running")
+	ErrSandboxNotReady = errors.New("runtime: sandbox not ready")
+	ErrTimeout         = errors.New("runtime: timed out")
+	ErrUnsupported     = errors.New("runtime: not supported by this driver")
 )
 
 // Version names a driver.
