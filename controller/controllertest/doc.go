@@ -74,9 +74,11 @@
 //
 // # Not here
 //
-// An Env runs the API server only: no scheduler, no node agent, no
-// garbage collector, no namespace controller and no built-in controllers.
-// Pods stay Pending unless the test binds them, owned objects are not
-// deleted with their owner, and a deleted namespace stays Terminating.
-// Run the controllers a test needs in its manager.
+// An Env runs the API server only: no scheduler, no node agent and no
+// built-in controllers. Pods stay Pending unless the test binds them,
+// owned objects are not deleted with their owner, and a deleted namespace
+// stays Terminating. Run what a test needs: the built-in controllers in
+// its manager (controller/builtin, or one controller package's Add), the
+// scheduler (scheduler.New), and simulated nodes (StartNodes), which act
+// as node agents for the pods bound to them.
 package controllertest
