@@ -56,6 +56,21 @@
 //     (Reconciler, Builder, Manager) that Drover's own controllers and
 //     yours are written with; [github.com/drover-io/drover/controller/controllertest]
 //     runs them against a real in-process API server in a millisecond.
+//     The built-in controllers are packages of their own under controller/
+//     (replicaset, deployment, job, daemonset, nodelifecycle, nodeipam,
+//     endpoints, endpointslice, garbagecollector, namespace,
+//     serviceaccount), each with Name, Options and Add;
+//     [github.com/drover-io/drover/controller/builtin] runs them all.
+//   - [github.com/drover-io/drover/scheduler]: the scheduling framework
+//     (queue, cache, cycle, profiles, explanations, a Simulator), with the
+//     default plugins under scheduler/plugins and the extension points in
+//     [github.com/drover-io/drover/scheduler/framework].
+//   - [github.com/drover-io/drover/runtime]: the interfaces the node agent
+//     runs containers through, with the image store
+//     ([github.com/drover-io/drover/runtime/image]), CRI log files
+//     ([github.com/drover-io/drover/runtime/logs]), an in-memory driver
+//     ([github.com/drover-io/drover/runtime/fake]) and the conformance
+//     suite ([github.com/drover-io/drover/runtime/runtimetest]).
 //
 // # Reading manifests
 //
