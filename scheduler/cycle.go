@@ -369,6 +369,11 @@ func NumFeasibleNodesToFind(percentage int32, numNodes int) int {
 // and the verdicts of those looked at (in node order), or an Error.
 func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState, pod *api.Pod, nodes []*framework.NodeInfo, filters []framework.FilterPlugin) ([]*framework.NodeInfo, []NodeVerdict, *framework.Status) {
 	n := len(nodes)
+	if n == 0 {
+		// PreFilter narrowed the nodes to none of the snapshot's (a pod
+		// pinned to a node that is gone).
+		return nil, nil, nil
+	}
 	want := NumFeasibleNodesToFind(f.deps.percentage, n)
 	start := int(f.nextStart.Load() % int64(n))
 	if len(f.filter) == 0 {

@@ -28,5 +28,10 @@ func (f *Framework) NamespaceLabels(namespace string) labels.Set {
 	if err != nil || ns == nil {
 		return nil
 	}
+	if ns.Labels == nil {
+		// Known, with no labels: not nil, which would mean unknown (a
+		// selector such as env NotIn (prod) selects it).
+		return labels.Set{}
+	}
 	return labels.Set(ns.Labels)
 }

@@ -556,6 +556,13 @@ func (s *Scheduler) onPodUpdate(oldObj, obj api.Object) {
 			s.queue.Delete(p)
 			return
 		}
+		if s.cache.IsAssumed(p) {
+			// Being bound: an update written before the binding (its
+			// last PodScheduled=False, say) must not queue it again, nor
+			// bring back the nomination its cycle dropped, which would
+			// count it twice on its node.
+			return
+		}
 		s.queue.Update(old, p)
 	case old.Spec.NodeName == "":
 		// Just bound (by us or another scheduler).
@@ -580,7 +587,9 @@ func (s *Scheduler) onPodUpdate(oldObj, obj api.Object) {
 				s.log.Warn("update pod in the cache", "err", err)
 			}
 		}
-		if !maps.Equal(old.Labels, p.Labels) || !reflect.DeepEqual(framework.PodRequests(old), framework.PodRequests(p)) {
+		// A pod being deleted no longer counts for PodTopologySpread.
+		terminating := old.DeletionTimestamp == nil && p.DeletionTimestamp != nil
+		if terminating || !maps.Equal(old.Labels, p.Labels) || !reflect.DeepEqual(framework.PodRequests(old), framework.PodRequests(p)) {
 			s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodUpdate)
 		}
 	}

@@ -28,7 +28,8 @@ const (
 	// AssignedPodAdd: a pod was bound to a node (or created bound).
 	AssignedPodAdd ClusterEvent = "AssignedPodAdd"
 	// AssignedPodUpdate: a bound pod's labels or resource requests
-	// changed.
+	// changed, or its deletion began (PodTopologySpread no longer counts
+	// it).
 	AssignedPodUpdate ClusterEvent = "AssignedPodUpdate"
 	// AssignedPodDelete: a bound pod was deleted or finished, or a pod
 	// assumed on a node failed to bind (the room it held is free again).

@@ -93,10 +93,26 @@ func (n *NodeInfo) RemovePod(pod *api.Pod) bool {
 	n.NonZeroRequested.MilliCPU -= pi.NonZeroMilliCPU
 	n.NonZeroRequested.Memory -= pi.NonZeroMemory
 	for _, hp := range pi.HostPorts {
-		delete(n.UsedPorts, hp)
+		if !n.portHeld(hp) {
+			delete(n.UsedPorts, hp)
+		}
 	}
 	n.Generation++
 	return true
+}
+
+// portHeld reports whether a pod on the node holds hp: pods bound
+// directly (spec.nodeName) may share a host port, and it stays used until
+// the last of them goes.
+func (n *NodeInfo) portHeld(hp HostPort) bool {
+	for _, pi := range n.Pods {
+		for _, p := range pi.HostPorts {
+			if p == hp {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func removeInfo(list []*PodInfo, pi *PodInfo) []*PodInfo {

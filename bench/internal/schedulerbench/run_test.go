@@ -62,12 +62,10 @@ func TestRunTinyE2E(t *testing.T) {
 	}
 }
 
-// TestRunTinyE2EPreemption is skipped: with several preemptors in flight
-// the scheduler nominates them all to the same node and none is placed
-// (DefaultPreemption's what-if ignores the pods nominated to a node,
-// while Filter counts them). Remove the Skip once that is fixed.
+// TestRunTinyE2EPreemption: with several preemptors in flight, each is
+// placed (DefaultPreemption's what-if counts the pods nominated to a
+// node, as Filter does, so no room is promised twice).
 func TestRunTinyE2EPreemption(t *testing.T) {
-	t.Skip("known scheduler bug: concurrent preemptors all nominated to one node never land (see the doc comment)")
 	tiny(t, []Mode{ModeE2E}, "preemption")
 }
 

@@ -28,6 +28,18 @@
 // A pod with preemptionPolicy Never does not preempt; nor does a pod
 // already nominated to a node where lower-priority pods are still being
 // deleted (it waits for them).
+//
+// # Several preemptors in flight
+//
+// A node where preemption made room for a pod is promised to it until
+// the pod is bound (its nomination). When the Handle is also a
+// NominatedFilter, as the scheduler's framework is, the what-if check
+// counts the pods nominated to the node with at least the preemptor's
+// priority, as the scheduling cycle's Filter does: a node already
+// promised to another preemptor is seen as full, and the room it holds
+// is not taken again (nominated pods of lower priority are left out; the
+// preemptor may take their room). Victims already being deleted are not
+// deleted again.
 package defaultpreemption
 
 import (
@@ -92,6 +104,20 @@ type Plugin struct {
 }
 
 var _ framework.PostFilterPlugin = (*Plugin)(nil)
+
+// NominatedFilter is an optional interface of the framework.Handle: the
+// Filter plugins as a scheduling cycle runs them, with the pods nominated
+// to the node (of at least pod's priority, pod itself left out) counted
+// on it. PostFilter calls it from its what-if goroutines, with a copy of
+// the node and of the cycle state that it owns; it must be safe for
+// concurrent use. The status is the first Filter plugin's that did not
+// pass (nil: pod fits); a Code of Error means the check itself failed.
+//
+// Without it, the what-if runs Handle.RunFilterPlugins and ignores
+// nominated pods: several preemptors may then be promised the same room.
+type NominatedFilter interface {
+	RunFilterPluginsWithNominatedPods(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo) *framework.Status
+}
 
 // New returns the plugin. PostFilter needs h (its snapshot, filters and
 // client); with a nil h.Client() it nominates without deleting anything.
@@ -169,7 +195,10 @@ func (p *Plugin) PostFilter(ctx context.Context, state *framework.CycleState, po
 	best := pick(cands)
 	if c := p.h.Client(); c != nil {
 		for _, v := range best.victims {
-			if err := c.DeletePod(ctx, v); err != nil {
+			if v.DeletionTimestamp != nil {
+				continue // already going
+			}
+			if err := c.DeletePod(ctx, v); err != nil && !api.IsNotFound(err) {
 				return nil, framework.AsStatus(fmt.Errorf("defaultpreemption: delete victim %s/%s on node %s: %w", v.Namespace, v.Name, best.node, err))
 			}
 		}
@@ -303,8 +332,12 @@ func (p *Plugin) victims(ctx context.Context, state *framework.CycleState, pod *
 		}
 		return nil
 	}
+	filter := p.h.RunFilterPlugins
+	if nf, ok := p.h.(NominatedFilter); ok {
+		filter = nf.RunFilterPluginsWithNominatedPods
+	}
 	fits := func() (bool, error) {
-		s := p.h.RunFilterPlugins(ctx, st, pod, node)
+		s := filter(ctx, st, pod, node)
 		if s.Code() == framework.Error {
 			return false, s.Err()
 		}

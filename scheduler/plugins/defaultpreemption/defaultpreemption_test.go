@@ -431,3 +431,28 @@ func TestArgs(t *testing.T) {
 		t.Errorf("PostFilter without a handle = %v", s.Code())
 	}
 }
+
+// TestTerminatingVictimIsNotDeletedAgain: a victim already being deleted
+// counts as one (the room it frees is needed) but is not deleted again.
+func TestTerminatingVictimIsNotDeletedAgain(t *testing.T) {
+	going := pod("going", 1, 600, func(p *api.Pod) { p.DeletionTimestamp = &api.Time{Time: t0} })
+	client := &fakeClient{}
+	r, s, _ := attempt(t, []nodeSpec{{"n1", 1000, []*api.Pod{going, pod("low", 2, 400)}}},
+		[]framework.Plugin{cpuFit{}}, Args{}, pod("p", 10, 700), client)
+	if !s.IsSuccess() || r.NominatedNodeName != "n1" {
+		t.Fatalf("PostFilter = %v, %v %q; want n1", r, s.Code(), s.Message())
+	}
+	if !slices.Equal(client.deleted, []string{"low"}) {
+		t.Errorf("deleted %v, want [low] (going is already going)", client.deleted)
+	}
+}
+
+// TestNotFoundVictimIsGone: a victim deleted meanwhile (NotFound) is not
+// an error.
+func TestNotFoundVictimIsGone(t *testing.T) {
+	client := &fakeClient{deleteErr: fmt.Errorf("delete: %w", api.ErrNotFound)}
+	r, s, _ := attempt(t, []nodeSpec{{"n1", 1000, []*api.Pod{pod("low", 1, 600)}}}, []framework.Plugin{cpuFit{}}, Args{}, pod("p", 10, 600), client)
+	if !s.IsSuccess() || r.NominatedNodeName != "n1" || client.nominated["p"] != "n1" {
+		t.Fatalf("PostFilter = %v, %v %q; want n1 nominated", r, s.Code(), s.Message())
+	}
+}

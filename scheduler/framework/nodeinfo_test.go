@@ -1,0 +1,34 @@
+package framework
+
+import (
+	"testing"
+
+	"github.com/drover-io/drover/api"
+)
+
+// TestRemovePodKeepsSharedHostPort: two pods on a node hold the same
+// host port (both bound to it directly, past the NodePorts filter);
+// removing one leaves the port in use by the other.
+func TestRemovePodKeepsSharedHostPort(t *testing.T) {
+	withPort := func(name string) *api.Pod {
+		return &api.Pod{
+			ObjectMeta: api.ObjectMeta{Namespace: "default", Name: name, UID: api.UID(name)},
+			Spec: api.PodSpec{NodeName: "n1", Containers: []api.Container{{
+				Name: "c", Image: "busybox", Ports: []api.ContainerPort{{ContainerPort: 80, HostPort: 8080}},
+			}}},
+		}
+	}
+	a, b := withPort("a"), withPort("b")
+	n := NewNodeInfo(&api.Node{ObjectMeta: api.ObjectMeta{Name: "n1"}}, a, b)
+	if !n.RemovePod(a) {
+		t.Fatal("pod a not found on the node")
+	}
+	hp := HostPort{Protocol: api.ProtocolTCP, Port: 8080}
+	if _, ok := n.UsedPorts[hp]; !ok {
+		t.Errorf("after removing a, UsedPorts %v lacks %v, which b still holds", n.UsedPorts, hp)
+	}
+	n.RemovePod(b)
+	if len(n.UsedPorts) != 0 {
+		t.Errorf("after removing both, UsedPorts is %v, want empty", n.UsedPorts)
+	}
+}
