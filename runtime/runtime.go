@@ -125,7 +125,8 @@ type Execer interface {
 
 // StatsProvider is implemented by drivers that can measure containers.
 type StatsProvider interface {
-	// ContainerStats returns the container's resource usage now.
+	// ContainerStats returns the container's resource usage now; a
+	// container that is not running is an error matching ErrNotRunning.
 	ContainerStats(ctx context.Context, id string) (*ContainerStats, error)
 }
 

@@ -26,7 +26,9 @@ type Commands interface {
 	// SleepForever runs until it is stopped, and exits at once on
 	// SIGTERM.
 	SleepForever() []string
-	// IgnoreTERM runs until it is killed: it ignores SIGTERM.
+	// IgnoreTERM runs until it is killed: it ignores SIGTERM, and once it
+	// does, prints IgnoringTERM on stdout (a stop sent earlier could
+	// still end it).
 	IgnoreTERM() []string
 	// UseMemory allocates bytes of memory and then runs on.
 	UseMemory(bytes int64) []string
@@ -82,8 +84,13 @@ func (s Shell) Cat(path string) []string { return []string{"cat", path} }
 // once (a shell defers traps while a foreground child runs).
 func (s Shell) SleepForever() []string { return s.sh("trap 'exit 0' TERM; sleep 1000000 & wait") }
 
+// IgnoringTERM is what IgnoreTERM prints once TERM is ignored.
+const IgnoringTERM = "ignoring TERM"
+
 // IgnoreTERM ignores TERM, and so does its sleeping child.
-func (s Shell) IgnoreTERM() []string { return s.sh("trap '' TERM; sleep 1000000 & wait") }
+func (s Shell) IgnoreTERM() []string {
+	return s.sh("trap '' TERM; echo " + IgnoringTERM + "; sleep 1000000 & wait")
+}
 
 // UseMemory has the shell itself (the container's first process, which
 // a memory cgroup's OOM kill must hit) hold bytes in a variable.

@@ -380,6 +380,7 @@ func (s *suite) stopGracePeriod() {
 	s.pull()
 	sb, _ := s.pod("grace", nil)
 	id := s.start(sb, s.config("stubborn", s.cmd.IgnoreTERM()))
+	s.waitLog(id, logs.Stdout, IgnoringTERM) // a TERM sent before the trap would end it
 	const grace = time.Second
 	begin := time.Now()
 	require.NoError(t, rt.StopContainer(s.ctx, id, runtime.StopOptions{GracePeriod: grace}))

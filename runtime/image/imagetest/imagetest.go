@@ -138,7 +138,7 @@ func BusyboxPath() string {
 }
 
 // BusyboxApplets are the symlinks to busybox the busybox image has.
-var BusyboxApplets = []string{"sh", "echo", "cat", "ls", "sleep", "true", "false", "env", "id", "wget", "ps", "mkdir", "rm"}
+var BusyboxApplets = []string{"sh", "echo", "cat", "ls", "sleep", "true", "false", "env", "id", "wget", "ps", "mkdir", "rm", "head", "tr"}
 
 // BusyboxImage is an image of one layer with /bin/busybox (the host's)
 // and /bin/<applet> symlinks to it, /etc/passwd and /etc/group with
