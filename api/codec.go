@@ -140,20 +140,31 @@ func (s *Scheme) Decode(data []byte) (Object, error) {
 }
 
 func (s *Scheme) decodeJSON(data []byte) (Object, error) {
-	gvk, name, err := readHeader(data)
-	if err != nil {
-		de := newDecodeError(err)
-		de.Name = name
-		return nil, de
+	gvk, peeked := peekGVK(data)
+	var name string
+	if !peeked {
+		var err error
+		if gvk, name, err = readHeader(data); err != nil {
+			de := newDecodeError(err)
+			de.Name = name
+			return nil, de
+		}
+	}
+	// The name is only for errors: read it when there is one.
+	nameOf := func() string {
+		if peeked {
+			_, name, _ = readHeader(data)
+		}
+		return name
 	}
 	k, ok := s.KindFor(gvk)
 	if !ok {
-		return nil, &DecodeError{Kind: gvk.Kind, Name: name, Err: &NotRegisteredError{GVK: gvk}}
+		return nil, &DecodeError{Kind: gvk.Kind, Name: nameOf(), Err: &NotRegisteredError{GVK: gvk}}
 	}
 	obj := reflect.New(k.typ).Interface().(Object)
 	if err := UnmarshalStrict(data, obj); err != nil {
 		de := newDecodeError(err)
-		de.Kind, de.Name = gvk.Kind, name
+		de.Kind, de.Name = gvk.Kind, nameOf()
 		return nil, de
 	}
 	return obj, nil
@@ -163,6 +174,15 @@ func (s *Scheme) decodeJSON(data []byte) (Object, error) {
 // is reset first, so nothing of what it held survives. If the document
 // names a kind or an apiVersion, it must be obj's registered one.
 func (s *Scheme) DecodeInto(data []byte, obj Object) error {
+	if s.decodeIntoFast(data, obj) {
+		return nil
+	}
+	return s.decodeIntoSlow(data, obj)
+}
+
+// decodeIntoSlow is DecodeInto without its fast path: the one that says
+// what is wrong.
+func (s *Scheme) decodeIntoSlow(data []byte, obj Object) error {
 	data, err := toJSON(data)
 	if err != nil {
 		return &DecodeError{Err: err}
@@ -192,6 +212,42 @@ func (s *Scheme) DecodeInto(data []byte, obj Object) error {
 	}
 	rv.Elem().Set(fresh.Elem())
 	return nil
+}
+
+// decodeIntoFast is DecodeInto for a JSON document with nothing wrong in
+// it: one strictness pass over the bytes (strictOK) and one decode, with
+// no tokenizer. It reports false, having changed nothing, whenever it is
+// not sure, and DecodeInto then takes the path that explains what is
+// wrong.
+func (s *Scheme) decodeIntoFast(data []byte, obj Object) bool {
+	js := bytes.TrimLeft(data, " \t\r\n")
+	if len(js) == 0 || js[0] != '{' {
+		return false
+	}
+	rv := reflect.ValueOf(obj)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return false
+	}
+	k, err := s.ObjectKind(obj)
+	if err != nil {
+		return false
+	}
+	kind, apiVersion, ok := peekTypeMeta(js)
+	if !ok || (len(kind) > 0 && string(kind) != k.Kind) ||
+		(len(apiVersion) > 0 && string(apiVersion) != k.GroupVersion().String()) {
+		return false
+	}
+	t := rv.Type().Elem()
+	if !strictOK(js, t) {
+		return false
+	}
+	fresh := reflect.New(t)
+	if err := json.Unmarshal(js, fresh.Interface()); err != nil {
+		return false
+	}
+	dropEmpty(fresh.Elem())
+	rv.Elem().Set(fresh.Elem())
+	return true
 }
 
 // DecodeAll decodes every object of a multi-document YAML stream ("---"

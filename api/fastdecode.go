@@ -90,56 +90,8 @@ func (s *Scheme) decodeTrustedJSON(js []byte) (Object, error) {
 // case, a repeated key, a missing or empty kind or apiVersion, a malformed
 // apiVersion or malformed JSON.
 func peekGVK(js []byte) (GroupVersionKind, bool) {
-	var kind, apiVersion []byte
-	i := skipSpace(js, 0)
-	if i >= len(js) || js[i] != '{' {
-		return GroupVersionKind{}, false
-	}
-	i = skipSpace(js, i+1)
-	if i < len(js) && js[i] == '}' {
-		return GroupVersionKind{}, false
-	}
-	for {
-		key, next, ok := plainString(js, i)
-		if !ok {
-			return GroupVersionKind{}, false
-		}
-		i = skipSpace(js, next)
-		if i >= len(js) || js[i] != ':' {
-			return GroupVersionKind{}, false
-		}
-		i = skipSpace(js, i+1)
-		var target *[]byte
-		switch {
-		case string(key) == "kind":
-			target = &kind
-		case string(key) == "apiVersion":
-			target = &apiVersion
-		case strings.EqualFold(string(key), "kind"), strings.EqualFold(string(key), "apiVersion"):
-			return GroupVersionKind{}, false
-		}
-		if target != nil {
-			v, next, ok := plainString(js, i)
-			if !ok || *target != nil {
-				return GroupVersionKind{}, false
-			}
-			*target, i = v, next
-		} else if i = skipValue(js, i); i < 0 {
-			return GroupVersionKind{}, false
-		}
-		i = skipSpace(js, i)
-		if i >= len(js) {
-			return GroupVersionKind{}, false
-		}
-		if js[i] == '}' {
-			break
-		}
-		if js[i] != ',' {
-			return GroupVersionKind{}, false
-		}
-		i = skipSpace(js, i+1)
-	}
-	if len(kind) == 0 || len(apiVersion) == 0 {
+	kind, apiVersion, ok := peekTypeMeta(js)
+	if !ok || len(kind) == 0 || len(apiVersion) == 0 {
 		return GroupVersionKind{}, false
 	}
 	gv, err := ParseGroupVersion(string(apiVersion))
@@ -147,6 +99,66 @@ func peekGVK(js []byte) (GroupVersionKind, bool) {
 		return GroupVersionKind{}, false
 	}
 	return gv.WithKind(string(kind)), true
+}
+
+// peekTypeMeta returns the kind and apiVersion of the JSON object js, as
+// they are written (nil when absent), reading its top-level keys in one
+// pass over the bytes. It reports false when it cannot be sure to agree
+// with encoding/json: a key or value with an escape, a key spelled in
+// another case, a repeated key, a kind or apiVersion that is not a
+// string, or malformed JSON.
+func peekTypeMeta(js []byte) (kind, apiVersion []byte, ok bool) {
+	i := skipSpace(js, 0)
+	if i >= len(js) || js[i] != '{' {
+		return nil, nil, false
+	}
+	i = skipSpace(js, i+1)
+	if i < len(js) && js[i] == '}' {
+		return nil, nil, i+1 == len(js)
+	}
+	var seenKind, seenAPIVersion bool
+	for {
+		key, next, ok := plainString(js, i)
+		if !ok {
+			return nil, nil, false
+		}
+		i = skipSpace(js, next)
+		if i >= len(js) || js[i] != ':' {
+			return nil, nil, false
+		}
+		i = skipSpace(js, i+1)
+		var target *[]byte
+		var seen *bool
+		switch {
+		case string(key) == "kind":
+			target, seen = &kind, &seenKind
+		case string(key) == "apiVersion":
+			target, seen = &apiVersion, &seenAPIVersion
+		case strings.EqualFold(string(key), "kind"), strings.EqualFold(string(key), "apiVersion"):
+			return nil, nil, false
+		}
+		if target != nil {
+			v, next, ok := plainString(js, i)
+			if !ok || *seen {
+				return nil, nil, false
+			}
+			*target, *seen, i = v, true, next
+		} else if i = skipValue(js, i); i < 0 {
+			return nil, nil, false
+		}
+		i = skipSpace(js, i)
+		if i >= len(js) {
+			return nil, nil, false
+		}
+		if js[i] == '}' {
+			break
+		}
+		if js[i] != ',' {
+			return nil, nil, false
+		}
+		i = skipSpace(js, i+1)
+	}
+	return kind, apiVersion, true
 }
 
 func skipSpace(js []byte, i int) int {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // maxStrictErrors caps the field errors collected from one document, so a
@@ -30,6 +31,16 @@ func UnmarshalStrict(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("api: UnmarshalStrict needs a non-nil pointer, got %T", v)
+	}
+	if rv.Elem().IsZero() && strictOK(data, rv.Type().Elem()) {
+		// The fast path: nothing for checkStrict to report, so decoding
+		// is all that is left. If encoding/json disagrees (a number out of
+		// range, a broken document), the slow path below says why.
+		if err := json.Unmarshal(data, v); err == nil {
+			dropEmpty(rv.Elem())
+			return nil
+		}
+		rv.Elem().SetZero()
 	}
 	if err := checkStrict(data, rv.Type().Elem()); err != nil {
 		return err
@@ -476,6 +487,18 @@ type structFields struct {
 	byName map[string]reflect.Type
 	index  map[string]int // position of each name in names
 	names  []string       // sorted
+	types  []reflect.Type // the type of each name in names
+	ft     []atomic.Pointer[fastType]
+}
+
+// fast returns the fastType of the field names[i], made on first use.
+func (sf *structFields) fast(i int) *fastType {
+	if ft := sf.ft[i].Load(); ft != nil {
+		return ft
+	}
+	ft := fastTypeOf(sf.types[i])
+	sf.ft[i].Store(ft)
+	return ft
 }
 
 var fieldCache sync.Map // reflect.Type -> *structFields
@@ -530,8 +553,11 @@ func fieldsOf(t reflect.Type) *structFields {
 	}
 	slices.Sort(sf.names)
 	sf.index = make(map[string]int, len(sf.names))
+	sf.types = make([]reflect.Type, len(sf.names))
+	sf.ft = make([]atomic.Pointer[fastType], len(sf.names))
 	for i, n := range sf.names {
 		sf.index[n] = i
+		sf.types[i] = sf.byName[n]
 	}
 	f, _ := fieldCache.LoadOrStore(t, sf)
 	return f.(*structFields)

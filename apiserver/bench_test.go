@@ -157,3 +157,26 @@ func BenchmarkHTTPLoopback(b *testing.B) {
 	})
 	reportRate(b)
 }
+
+// BenchmarkBind binds pods to a node through pods/binding: a strict
+// decode of the Binding, a read of the pod and a compare-and-swap, as the
+// scheduler does for every pod. The pods are created before the timer.
+func BenchmarkBind(b *testing.B) {
+	s := newBenchServer(b, nil)
+	for i := range b.N {
+		s.do(b, "POST", "/api/v1/namespaces/bench/pods", benchPod(fmt.Sprintf("p%d", i)), http.StatusCreated)
+	}
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			name := fmt.Sprintf("p%d", n.Add(1)-1)
+			s.do(b, "POST", "/api/v1/namespaces/bench/pods/"+name+"/binding",
+				`{"apiVersion":"v1","kind":"Binding","metadata":{"name":"`+name+`","namespace":"bench"},"target":{"apiVersion":"v1","kind":"Node","name":"node-1"}}`,
+				http.StatusCreated)
+		}
+	})
+	reportRate(b)
+}

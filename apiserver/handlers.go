@@ -435,11 +435,12 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t target) error 
 	if err := s.admit(r.Context(), t, admission.Create, obj, nil, dry); err != nil {
 		return err
 	}
-	out, err := t.reg.Create(r.Context(), obj, registry.CreateOptions{DryRun: dry})
+	var encoded []byte
+	out, err := t.reg.Create(r.Context(), obj, registry.CreateOptions{DryRun: dry, Encoded: &encoded})
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, http.StatusCreated, out)
+	s.writeEncoded(w, http.StatusCreated, out, encoded)
 	return nil
 }
 
@@ -462,11 +463,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, t target) error 
 	if err := s.admit(r.Context(), t, admission.Update, obj, old, dry); err != nil {
 		return err
 	}
-	out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource})
+	var encoded []byte
+	out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource, Encoded: &encoded})
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, http.StatusOK, out)
+	s.writeEncoded(w, http.StatusOK, out, encoded)
 	return nil
 }
 
@@ -507,6 +509,19 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
 	w.WriteHeader(code)
 	_, _ = w.Write(append(data, '\n'))
+}
+
+// writeEncoded writes obj as the JSON response body: encoded, its JSON
+// as the registry made it, or, when that is nil, obj encoded here.
+func (s *Server) writeEncoded(w http.ResponseWriter, code int, obj api.Object, encoded []byte) {
+	if encoded == nil {
+		s.writeJSON(w, code, obj)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(encoded)+1))
+	w.WriteHeader(code)
+	_, _ = w.Write(append(encoded, '\n'))
 }
 
 // writeError writes err as a Status with its HTTP code: the Status of a

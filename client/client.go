@@ -53,6 +53,14 @@ type Client struct {
 	namespace string
 }
 
+// DefaultMaxIdleConnsPerHost is how many idle connections to the API
+// server the transport New builds keeps open for reuse. Over HTTP/1.1 each
+// request in flight needs a connection of its own: net/http's default of
+// 2 makes a client with more concurrent requests than that (a scheduler
+// binding pods, informers, controllers' workers) dial and close a TCP
+// connection for most of them, which costs more CPU than the request.
+const DefaultMaxIdleConnsPerHost = 256
+
 // New returns a client for cfg. It makes no request.
 func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
@@ -101,6 +109,8 @@ func New(cfg Config) (*Client, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = tc
 		t.ForceAttemptHTTP2 = true
+		t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+		t.MaxIdleConns = max(t.MaxIdleConns, DefaultMaxIdleConnsPerHost)
 		rt = t
 	}
 	ua := cfg.UserAgent
@@ -312,7 +322,7 @@ func (c *Client) attempt(ctx context.Context, r *request, stream bool) (*respons
 		c.metrics.observe(r.verb, strconv.Itoa(code), time.Since(start))
 		return &response{stream: resp.Body, cancel: cancel}, code, 0, nil
 	}
-	data, err := io.ReadAll(resp.Body)
+	data, err := readBody(resp)
 	_ = resp.Body.Close()
 	cancel()
 	c.metrics.observe(r.verb, strconv.Itoa(code), time.Since(start))
@@ -327,6 +337,23 @@ func (c *Client) attempt(ctx context.Context, r *request, stream bool) (*respons
 	}
 	se := statusError(code, data)
 	return nil, code, c.retryAfter(resp.Header, se), se
+}
+
+// maxPresize is the largest Content-Length readBody allocates for up
+// front; a larger body grows as it is read.
+const maxPresize = 1 << 20
+
+// readBody reads the whole body of resp, in one allocation when its
+// length is known (io.ReadAll grows its buffer several times for an
+// object of a few KiB).
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxPresize {
+		var buf bytes.Buffer
+		buf.Grow(int(n) + bytes.MinRead) // room to see the EOF without growing
+		_, err := buf.ReadFrom(resp.Body)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // retryable reports whether a failed attempt of r may be retried; see

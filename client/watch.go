@@ -109,19 +109,23 @@ func (c *Client) readWatch(ctx context.Context, k api.Kind, r *request, body io.
 			return false
 		}
 	}
-	dec := json.NewDecoder(body)
+	fr := &frameReader{r: body}
 	for {
-		var we api.WatchEvent
-		if err := dec.Decode(&we); err != nil {
+		frame, err := fr.next()
+		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) {
 				return // stopped, or the server ended the stream
 			}
 			send(Event{Type: api.WatchError, Err: &transportError{verb: r.verb, path: r.path, err: fmt.Errorf("read the watch stream: %w", err)}})
 			return
 		}
-		ev, err := decodeEvent(k, &we)
+		ev, err := decodeFrame(k, frame)
 		if err != nil {
-			send(Event{Type: api.WatchError, Err: fmt.Errorf("client: %s %s: %w", r.verb, r.path, err)})
+			if _, ok := errors.AsType[*streamError](err); ok {
+				send(Event{Type: api.WatchError, Err: &transportError{verb: r.verb, path: r.path, err: fmt.Errorf("read the watch stream: %w", err)}})
+			} else {
+				send(Event{Type: api.WatchError, Err: fmt.Errorf("client: %s %s: %w", r.verb, r.path, err)})
+			}
 			return
 		}
 		if !send(ev) || ev.Type == api.WatchError {
@@ -129,6 +133,163 @@ func (c *Client) readWatch(ctx context.Context, k api.Kind, r *request, body io.
 		}
 	}
 }
+
+// streamError is an event that cannot be read as one (not JSON, or not
+// an event): the stream is broken.
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+func (e *streamError) Unwrap() error { return e.err }
+
+// decodeFrame decodes one event of the stream. The usual event (ADDED,
+// MODIFIED, DELETED or BOOKMARK, well formed) is decoded in one pass,
+// straight into a new object of k; anything else (an ERROR, a malformed
+// event) takes the path that decodes the envelope first and says what is
+// wrong.
+func decodeFrame(k api.Kind, frame []byte) (Event, error) {
+	obj := k.New()
+	wire := struct {
+		Type   api.WatchEventType `json:"type"`
+		Object api.Object         `json:"object"`
+	}{Object: obj}
+	if err := json.Unmarshal(frame, &wire); err == nil {
+		switch wire.Type {
+		case api.WatchAdded, api.WatchModified, api.WatchDeleted, api.WatchBookmark:
+			// "object": null leaves obj empty, as decodeEvent does.
+			if got := obj.GetTypeMeta().Kind; got != "" && got != k.Kind {
+				return Event{}, fmt.Errorf("a %s event carries a %s, not a %s", wire.Type, got, k.Kind)
+			}
+			return Event{Type: wire.Type, Object: obj}, nil
+		}
+	}
+	var we api.WatchEvent
+	if err := json.Unmarshal(frame, &we); err != nil {
+		// Not an event at all: the stream is broken, as a json.Decoder
+		// reading events would have said.
+		return Event{}, &streamError{err}
+	}
+	return decodeEvent(k, &we)
+}
+
+// frameReader splits a watch stream into its events: top-level JSON
+// objects, separated by nothing or by white space (the server writes one
+// per line). It finds where each ends by counting braces outside strings,
+// and leaves checking the syntax to the decoder, so that an event is
+// scanned once by the framing and once by encoding/json, instead of the
+// three passes of a json.Decoder into a RawMessage and a second decode.
+type frameReader struct {
+	r   io.Reader
+	buf []byte
+	beg int // start of the unread data (and of the event being framed)
+	end int // end of the data read
+	// The scan of the event being framed, kept across reads.
+	pos   int // next byte to look at
+	depth int
+	inStr bool
+	esc   bool
+	err   error // the reader's error, returned once the data is used up
+}
+
+// maxFrame is the largest event the reader accepts.
+const maxFrame = 64 << 20
+
+// next returns the next event, valid until the next call; io.EOF at the
+// end of a stream that ends between events.
+func (f *frameReader) next() ([]byte, error) {
+	for {
+		if frame, ok := f.scan(); ok {
+			return frame, nil
+		}
+		if f.pos < 0 {
+			return nil, fmt.Errorf("invalid character %q looking for the beginning of a watch event", f.buf[f.beg])
+		}
+		if f.err != nil {
+			if f.beg == f.end {
+				return nil, f.err
+			}
+			if errors.Is(f.err, io.EOF) {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, f.err
+		}
+		f.fill()
+	}
+}
+
+// scan moves the scan of the event at f.beg as far as the data goes and
+// returns the event once it is complete. It sets f.pos to -1 when the data
+// cannot be an event.
+func (f *frameReader) scan() ([]byte, bool) {
+	if f.pos == f.beg { // a new event: skip the white space before it
+		for f.beg < f.end && isSpace(f.buf[f.beg]) {
+			f.beg++
+		}
+		f.pos = f.beg
+		if f.beg == f.end {
+			return nil, false
+		}
+		if f.buf[f.beg] != '{' {
+			f.pos = -1
+			return nil, false
+		}
+	}
+	buf := f.buf[:f.end]
+	for i := f.pos; i < len(buf); i++ {
+		b := buf[i]
+		if f.inStr {
+			switch {
+			case f.esc:
+				f.esc = false
+			case b == '\\':
+				f.esc = true
+			case b == '"':
+				f.inStr = false
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			f.inStr = true
+		case '{', '[':
+			f.depth++
+		case '}', ']':
+			if f.depth--; f.depth == 0 {
+				frame := buf[f.beg : i+1]
+				f.beg, f.pos = i+1, i+1
+				return frame, true
+			}
+		}
+	}
+	f.pos = len(buf)
+	return nil, false
+}
+
+// fill reads more data, first moving the event being framed to the start
+// of the buffer, or growing it when the event fills it.
+func (f *frameReader) fill() {
+	if f.beg > 0 {
+		n := copy(f.buf, f.buf[f.beg:f.end])
+		f.pos -= f.beg
+		f.beg, f.end = 0, n
+	}
+	if f.end == len(f.buf) {
+		if len(f.buf) >= maxFrame {
+			f.err = fmt.Errorf("a watch event is larger than %d bytes", maxFrame)
+			return
+		}
+		size := max(2*len(f.buf), 32<<10)
+		nb := make([]byte, size)
+		copy(nb, f.buf[:f.end])
+		f.buf = nb
+	}
+	n, err := f.r.Read(f.buf[f.end:])
+	f.end += n
+	if err != nil {
+		f.err = err
+	}
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // decodeEvent turns a wire event into an Event.
 func decodeEvent(k api.Kind, we *api.WatchEvent) (Event, error) {

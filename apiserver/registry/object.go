@@ -17,6 +17,11 @@ import (
 type CreateOptions struct {
 	// DryRun does everything but the write.
 	DryRun bool
+	// Encoded, when not nil, receives the JSON of the created object
+	// (what Scheme.Encode gives for it), made from the bytes written to
+	// the store without encoding it again, or nil when the registry does
+	// not have it at hand (a dry run). The API server answers with it.
+	Encoded *[]byte
 }
 
 // GetOptions are the options of Get.
@@ -33,6 +38,9 @@ type UpdateOptions struct {
 	DryRun bool
 	// Subresource is "" for the object or "status" for its status.
 	Subresource string
+	// Encoded is CreateOptions.Encoded for an update: the JSON of the
+	// updated object, or nil.
+	Encoded *[]byte
 }
 
 // maxGenerateNameTries is how many names Create tries for a generateName.
@@ -59,6 +67,7 @@ const maxUpdateTries = 16
 // allocateService), allocated before it is written and freed if the write
 // fails.
 func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOptions) (_ api.Object, err error) {
+	setEncoded(opts.Encoded, nil, 0)
 	obj, err = r.checkObject(obj)
 	if err != nil {
 		return nil, err
@@ -120,6 +129,7 @@ func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOption
 		rev, err := r.st.Create(ctx, key, data)
 		if err == nil {
 			m.ResourceVersion = strconv.FormatInt(rev, 10)
+			setEncoded(opts.Encoded, data, rev)
 			return obj, nil
 		}
 		if generate && errors.Is(err, store.ErrAlreadyExists) && try < maxGenerateNameTries {
@@ -156,7 +166,7 @@ func (r *Registry) Get(ctx context.Context, namespace, name string, opts GetOpti
 	if err != nil {
 		return nil, r.storeError(err, name)
 	}
-	return r.decode(kv)
+	return r.decodeCached(kv)
 }
 
 // checkNotTooLarge fails with 504 if rev is newer than the store.
@@ -188,6 +198,7 @@ func (r *Registry) checkNotTooLarge(ctx context.Context, rev int64) error {
 // those it newly needs (allocateService) and frees those it no longer
 // refers to once written. A missing object gives 404.
 func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOptions) (api.Object, error) {
+	setEncoded(opts.Encoded, nil, 0)
 	switch opts.Subresource {
 	case "":
 	case "status":
@@ -224,7 +235,7 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 		if want != 0 && want != kv.ModRevision {
 			return nil, api.NewConflict(r.gr, m.Name, errModified)
 		}
-		old, err := r.decode(kv)
+		old, err := r.decodeCached(kv)
 		if err != nil {
 			return nil, err
 		}
@@ -268,6 +279,9 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 			}
 			r.commitService(ctx, hold)
 			nm.ResourceVersion = strconv.FormatInt(rev, 10)
+			if !finish {
+				setEncoded(opts.Encoded, data, rev)
+			}
 			return next, nil
 		}
 		r.abortService(ctx, hold, r.storeError(err, m.Name))
@@ -275,6 +289,19 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 			continue
 		}
 		return nil, r.storeError(err, m.Name)
+	}
+}
+
+// setEncoded sets *dst, if dst is not nil, to stored with rev as its
+// resourceVersion: the JSON of the object just written at rev; a nil
+// stored sets it to nil.
+func setEncoded(dst *[]byte, stored []byte, rev int64) {
+	switch {
+	case dst == nil:
+	case stored == nil:
+		*dst = nil
+	default:
+		*dst, _ = withResourceVersion(stored, rev)
 	}
 }
 

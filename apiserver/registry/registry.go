@@ -128,6 +128,7 @@ type Registry struct {
 	hasStatus  bool
 	watch      watchState
 	alloc      *serviceAllocator // Services only, nil if allocation is off
+	decoded    *decodeCache      // nil for kinds without a generated deep copy
 }
 
 // New returns a Registry for kind, which must be registered in scheme, that
@@ -171,6 +172,9 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 		return nil, fmt.Errorf("registry: Options.Services: %w", err)
 	}
 	r.alloc = alloc
+	if _, ok := k.New().(interface{ DeepCopyObject() api.Object }); ok {
+		r.decoded = newDecodeCache()
+	}
 	r.fields = fieldFuncs(k, opts)
 	r.fieldNames = make(map[string]bool)
 	for f := range r.fieldSet(k.New()) {

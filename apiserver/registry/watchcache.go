@@ -88,12 +88,14 @@ type Event struct {
 	// nil for BOOKMARK and ERROR.
 	Object api.Object
 
-	r    *Registry
-	raw  []byte // the encoded object, for BOOKMARK and ERROR
-	once sync.Once
-	wire api.WatchEventType // Type, or ERROR if Object failed to encode
-	line []byte             // {"type":...,"object":...}\n
-	obj  int                // where the object starts in line
+	r      *Registry
+	raw    []byte // the encoded object, for BOOKMARK and ERROR
+	stored []byte // the stored value Object was decoded from, if known
+	rev    int64  // Object's resourceVersion, with stored
+	once   sync.Once
+	wire   api.WatchEventType // Type, or ERROR if Object failed to encode
+	line   []byte             // {"type":...,"object":...}\n
+	obj    int                // where the object starts in line
 }
 
 // Line returns the event as one line of a watch stream:
@@ -116,6 +118,11 @@ func (e *Event) WatchEvent() api.WatchEvent {
 func (e *Event) encode() {
 	e.wire = e.Type
 	data := e.raw
+	if data == nil && e.stored != nil {
+		// The stored value with the resourceVersion spliced in is what
+		// encoding the decoded object gives, without the encode.
+		data, _ = withResourceVersion(e.stored, e.rev)
+	}
 	if data == nil {
 		var err error
 		if data, err = e.r.scheme.Encode(e.Object); err != nil {
@@ -522,21 +529,23 @@ func (ce *cacheEvent) event(r *Registry, k int) (*Event, error) {
 	var obj api.Object
 	var err error
 	typ := api.WatchAdded
+	kv, rev := ce.se.KV, ce.se.KV.ModRevision
 	switch k {
 	case outAdded:
-		obj, err = ce.cur.get(r, ce.se.KV, 0)
+		obj, err = ce.cur.get(r, kv, 0)
 	case outModified:
 		typ = api.WatchModified
-		obj, err = ce.cur.get(r, ce.se.KV, 0)
+		obj, err = ce.cur.get(r, kv, 0)
 	case outDeleted:
 		typ = api.WatchDeleted
-		obj, err = ce.prev.get(r, ce.se.Prev, ce.se.Revision)
+		kv, rev = ce.se.Prev, ce.se.Revision
+		obj, err = ce.prev.get(r, kv, rev)
 	}
 	if err != nil {
 		return nil, err
 	}
 	o := &ce.out[k]
-	o.once.Do(func() { o.ev = &Event{Type: typ, Object: obj, r: r} })
+	o.once.Do(func() { o.ev = &Event{Type: typ, Object: obj, r: r, stored: kv.Value, rev: rev} })
 	return o.ev, nil
 }
 
@@ -553,8 +562,12 @@ type lazyObject struct {
 // get decodes kv (once); a non-zero rev replaces its resourceVersion.
 func (l *lazyObject) get(r *Registry, kv *store.KeyValue, rev int64) (api.Object, error) {
 	l.once.Do(func() {
-		l.obj, l.err = r.decode(kv)
-		if l.err == nil && rev != 0 {
+		if rev == 0 {
+			l.obj, l.err = r.decodeShared(kv) // read-only, as Event.Object is
+			return
+		}
+		l.obj, l.err = r.decodeCached(kv)
+		if l.err == nil {
 			l.obj.GetObjectMeta().ResourceVersion = strconv.FormatInt(rev, 10)
 		}
 	})

@@ -1,0 +1,116 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/store"
+	"github.com/drover-io/drover/store/memstore"
+)
+
+func podKV(t *testing.T, name string, rev int64, image string) *store.KeyValue {
+	t.Helper()
+	p := &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{"a": "b"}},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: image}}}}
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	return &store.KeyValue{Key: "/registry/pods/ns/" + name, Value: data, ModRevision: rev, CreateRevision: rev}
+}
+
+func TestDecodeCache(t *testing.T) {
+	c := newDecodeCache()
+	kv := podKV(t, "p", 5, "i1")
+	assert.Nil(t, c.get(kv))
+	obj := &api.Pod{ObjectMeta: api.ObjectMeta{Name: "p", Labels: map[string]string{"a": "b"}}}
+	c.put(kv, obj)
+
+	got := c.get(kv)
+	require.NotNil(t, got)
+	assert.Equal(t, obj, got)
+	got.(*api.Pod).Labels["a"] = "changed"
+	assert.Equal(t, "b", c.get(kv).(*api.Pod).Labels["a"], "a copy handed out shares the cached object's map")
+
+	assert.Nil(t, c.get(podKV(t, "p", 6, "i1")), "another revision")
+	assert.Nil(t, c.get(podKV(t, "p", 5, "i2")), "other bytes at the same revision")
+	c.put(podKV(t, "p", 4, "i0"), &api.Pod{})
+	assert.NotNil(t, c.get(kv), "an older revision replaced a newer one")
+
+	for i := range decodeCacheSize {
+		c.put(podKV(t, "q"+strconv.Itoa(i), 7, "i"), &api.Pod{})
+	}
+	assert.Nil(t, c.get(kv), "the oldest entry stays past the bound")
+	assert.Len(t, c.entries, decodeCacheSize)
+	assert.NotNil(t, c.get(podKV(t, "q1", 7, "i")))
+}
+
+// TestGetThroughDecodeCache checks that reads served by the decode cache
+// equal fresh decodes and are the caller's to change.
+func TestGetThroughDecodeCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := memstore.New(memstore.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	k, _ := api.NewDefaultScheme().KindFor(api.CoreV1.WithKind("Pod"))
+	r, err := New(st, api.NewDefaultScheme(), k, Options{})
+	require.NoError(t, err)
+	require.NotNil(t, r.decoded)
+	created, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"a": "b"}},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	require.NoError(t, err)
+
+	first, err := r.Get(ctx, "ns", "p", GetOptions{})
+	require.NoError(t, err)
+	kv, err := st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
+	require.NoError(t, err)
+	fresh, err := r.decode(kv)
+	require.NoError(t, err)
+	assert.Equal(t, fresh, first)
+	assert.Equal(t, created.GetObjectMeta().ResourceVersion, first.GetObjectMeta().ResourceVersion)
+	require.NotNil(t, r.decoded.get(kv), "the read was not cached")
+
+	first.GetObjectMeta().Labels["a"] = "changed"
+	second, err := r.Get(ctx, "ns", "p", GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, fresh, second)
+
+	next := api.DeepCopy(second).(*api.Pod)
+	next.Spec.Containers[0].Image = "j"
+	updated, err := r.Update(ctx, next, UpdateOptions{})
+	require.NoError(t, err)
+	third, err := r.Get(ctx, "ns", "p", GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "j", third.(*api.Pod).Spec.Containers[0].Image)
+	assert.Equal(t, updated.GetObjectMeta().ResourceVersion, third.GetObjectMeta().ResourceVersion)
+}
+
+// TestDecodeShared checks that the watch cache's reads share one object,
+// and that reads for callers who may change it get copies of it.
+func TestDecodeShared(t *testing.T) {
+	k, _ := api.NewDefaultScheme().KindFor(api.CoreV1.WithKind("Pod"))
+	st, err := memstore.New(memstore.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	r, err := New(st, api.NewDefaultScheme(), k, Options{})
+	require.NoError(t, err)
+	kv := podKV(t, "p", 9, "i")
+
+	shared, err := r.decodeShared(kv)
+	require.NoError(t, err)
+	again, err := r.decodeShared(kv)
+	require.NoError(t, err)
+	assert.Same(t, shared, again)
+	assert.Equal(t, "9", shared.GetObjectMeta().ResourceVersion)
+
+	own, err := r.decodeCached(kv)
+	require.NoError(t, err)
+	assert.NotSame(t, shared, own)
+	assert.Equal(t, shared, own)
+	own.GetObjectMeta().Labels["a"] = "changed"
+	assert.Equal(t, "b", shared.GetObjectMeta().Labels["a"])
+}
