@@ -166,23 +166,41 @@ type NamespaceMode uint8
 
 // The namespace modes.
 const (
-	// NamespacePod shares the namespace between the pod's containers
-	// (the default for network and IPC).
-	NamespacePod NamespaceMode = iota
-	// NamespaceContainer gives each container its own (the default for
-	// PID).
+	// NamespaceDefault is the namespace's default mode: NamespacePod for
+	// network and IPC, NamespaceContainer for PID. The methods of
+	// NamespaceOptions resolve it.
+	NamespaceDefault NamespaceMode = iota
+	// NamespacePod shares the namespace between the pod's containers.
+	NamespacePod
+	// NamespaceContainer gives each container its own.
 	NamespaceContainer
 	// NamespaceNode uses the node's (hostNetwork, hostPID, hostIPC).
 	NamespaceNode
 )
 
 // NamespaceOptions choose the sharing of a sandbox's namespaces. The zero
-// value is the default: network and IPC per pod, PID per container.
+// value is the default: network and IPC per pod, PID per container. A
+// driver that cannot give a mode (a PID namespace shared by a pod's
+// containers needs a process holding it) fails RunPodSandbox with an
+// error matching ErrUnsupported.
 type NamespaceOptions struct {
-	Network, IPC NamespaceMode
-	// PID is NamespaceContainer unless the pod shares its process
-	// namespace (NamespacePod) or uses the node's.
-	PID NamespaceMode
+	Network, IPC, PID NamespaceMode
+}
+
+// NetworkMode is the network namespace's mode, NamespaceDefault resolved.
+func (o NamespaceOptions) NetworkMode() NamespaceMode { return orMode(o.Network, NamespacePod) }
+
+// IPCMode is the IPC namespace's mode, NamespaceDefault resolved.
+func (o NamespaceOptions) IPCMode() NamespaceMode { return orMode(o.IPC, NamespacePod) }
+
+// PIDMode is the PID namespace's mode, NamespaceDefault resolved.
+func (o NamespaceOptions) PIDMode() NamespaceMode { return orMode(o.PID, NamespaceContainer) }
+
+func orMode(m, def NamespaceMode) NamespaceMode {
+	if m == NamespaceDefault {
+		return def
+	}
+	return m
 }
 
 // DNSConfig is the resolv.conf of a sandbox.
@@ -202,8 +220,9 @@ type SandboxConfig struct {
 	// Hostname is the sandbox's hostname (the pod's name, or
 	// spec.hostname); ignored with the node's network namespace.
 	Hostname string
-	// LogDirectory is the directory the containers' log files go in
-	// (ContainerConfig.LogPath is relative to it). The caller makes it.
+	// LogDirectory is the absolute path of the directory the containers'
+	// log files go in (ContainerConfig.LogPath is relative to it). The
+	// caller makes it.
 	LogDirectory string
 	// Namespaces choose what is shared with the node.
 	Namespaces NamespaceOptions

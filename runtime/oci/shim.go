@@ -1,0 +1,256 @@
+package oci
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drover-io/drover/runtime/logs"
+)
+
+// ShimEnv is the environment variable that makes RunShimIfRequested run
+// the container monitor: its value is the container's state directory.
+const ShimEnv = "DROVER_OCI_SHIM"
+
+// shimConfig is what a shim reads from its container directory.
+type shimConfig struct {
+	// Runtime and RuntimeRoot run the OCI runtime (binary, --root).
+	Runtime, RuntimeRoot string
+	ID                   string
+	// LogPath is the container's CRI log file, written with LogMaxSize
+	// and LogMaxFiles.
+	LogPath     string
+	LogMaxSize  int64
+	LogMaxFiles int
+	// MemoryCgroup is the container's memory cgroup directory, read for
+	// OOM kills ("" when none).
+	MemoryCgroup string
+}
+
+// RunShimIfRequested runs the container monitor and exits when this
+// process was started as one (ShimEnv is set to 1), and returns at once
+// otherwise. Call it first thing in main, and in TestMain of tests that
+// run containers: the driver starts each container's monitor by
+// re-executing its own binary (Config.ShimPath).
+//
+// The monitor is a child subreaper: it runs `runc create` with the
+// container's stdout and stderr as pipes it copies into the container's
+// CRI log file, waits for the container's first process (started by the
+// driver's `runc start`), records its exit status and OOM kill in
+// exit.json, runs `runc delete` and exits. It outlives the driver, so
+// the node agent can restart without stopping containers or their logs.
+func RunShimIfRequested() {
+	if os.Getenv(ShimEnv) != "1" {
+		return
+	}
+	if err := runShim(); err != nil {
+		fmt.Fprintf(os.Stderr, "drover oci shim: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// runShim is a container's monitor. Fd 4 is the driver's go pipe: it
+// brings the container's directory, as a line, once the driver has
+// written the bundle (EOF instead: the driver does not need this
+// monitor, which exits). Fd 3 is the driver's ready pipe: it gets the
+// create record as one JSON line, then is closed. The monitor's own
+// output goes to shim.log in the container's directory.
+func runShim() error {
+	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE, unix.SIGTERM)
+	ready := os.NewFile(3, "ready")
+	goPipe := os.NewFile(4, "go")
+	line, err := bufio.NewReader(goPipe).ReadString('\n')
+	goPipe.Close()
+	if err != nil {
+		return nil
+	}
+	dir := strings.TrimSuffix(line, "\n")
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("container directory %q: want an absolute path", dir)
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, shimLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	for _, fd := range []int{1, 2} {
+		if err := unix.Dup3(int(logf.Fd()), fd, 0); err != nil {
+			return fmt.Errorf("redirect output to %s: %w", logf.Name(), err)
+		}
+	}
+	logf.Close()
+	if err := os.Chdir(dir); err != nil {
+		return err
+	}
+	var cfg shimConfig
+	if ok, err := readJSON(filepath.Join(dir, shimFile), &cfg); err != nil || !ok {
+		return fmt.Errorf("read %s: %v", shimFile, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("become a child subreaper: %w", err)
+	}
+	report := func(cr createRecord) error {
+		werr := writeJSON(filepath.Join(dir, createFile), cr)
+		if ready != nil {
+			_ = json.NewEncoder(ready).Encode(cr)
+			ready.Close()
+		}
+		return werr
+	}
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	runcLog := filepath.Join(dir, runcLogFile)
+	cmd := exec.Command(cfg.Runtime, "--root", cfg.RuntimeRoot, "--log", runcLog, "--log-format", "json",
+		"create", "--bundle", filepath.Join(dir, bundleDir), "--pid-file", filepath.Join(dir, pidFile), cfg.ID)
+	cmd.Stdout, cmd.Stderr = outW, errW
+	runErr := cmd.Run()
+	outW.Close()
+	errW.Close()
+	if runErr != nil {
+		msg := runtimeError(runcLog)
+		if msg == "" {
+			msg = runErr.Error()
+		}
+		// The runtime's stdout and stderr were the container's: what it
+		// printed is its error, not the container's output.
+		outR.Close()
+		errR.Close()
+		_ = exec.Command(cfg.Runtime, "--root", cfg.RuntimeRoot, "delete", "--force", cfg.ID).Run()
+		return report(createRecord{Error: msg})
+	}
+	pid, err := readPid(filepath.Join(dir, pidFile))
+	if err != nil {
+		_ = exec.Command(cfg.Runtime, "--root", cfg.RuntimeRoot, "delete", "--force", cfg.ID).Run()
+		return report(createRecord{Error: err.Error()})
+	}
+
+	// Copy the container's output into its log until every holder of
+	// the pipes is gone.
+	w, err := logs.NewWriter(cfg.LogPath, logs.WriterConfig{MaxSize: cfg.LogMaxSize, MaxFiles: cfg.LogMaxFiles})
+	if err != nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		_ = exec.Command(cfg.Runtime, "--root", cfg.RuntimeRoot, "delete", "--force", cfg.ID).Run()
+		return report(createRecord{Error: err.Error()})
+	}
+	var copies sync.WaitGroup
+	for _, c := range []struct {
+		r *os.File
+		w io.Writer
+	}{{outR, w.Stdout()}, {errR, w.Stderr()}} {
+		copies.Add(1)
+		go func() {
+			defer copies.Done()
+			_, _ = io.Copy(c.w, c.r)
+		}()
+	}
+	if err := report(createRecord{Pid: pid}); err != nil {
+		return err
+	}
+
+	status, finished := reap(pid)
+	er := exitRecord{FinishedAt: finished}
+	switch {
+	case status.Exited():
+		er.ExitCode = int32(status.ExitStatus())
+	case status.Signaled():
+		er.Signal = int(status.Signal())
+		er.ExitCode = 128 + int32(er.Signal)
+	}
+	er.OOMKilled = oomKilled(cfg.MemoryCgroup)
+	er.Reason = exitReason(er.ExitCode, er.OOMKilled)
+
+	// Every process of the container is gone with its PID namespace; a
+	// process that shares the node's may keep the pipes open: give it
+	// a moment, then stop copying.
+	done := make(chan struct{})
+	go func() { copies.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		outR.Close()
+		errR.Close()
+		<-done
+	}
+	_ = w.Close()
+	if out, err := exec.Command(cfg.Runtime, "--root", cfg.RuntimeRoot, "delete", "--force", cfg.ID).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "runc delete: %v: %s\n", err, out)
+	}
+	return writeJSON(filepath.Join(dir, exitFile), er)
+}
+
+// reap waits for the container's first process, reaping any other
+// process that is re-parented to the shim on the way.
+func reap(pid int) (unix.WaitStatus, time.Time) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			// ECHILD: it is gone and was not ours to reap.
+			return ws, time.Now()
+		}
+		if got == pid {
+			return ws, time.Now()
+		}
+	}
+}
+
+func readPid(name string) (int, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return 0, fmt.Errorf("read the container's pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("read the container's pid: %q is not a pid", data)
+	}
+	return pid, nil
+}
+
+// runtimeError returns the last error message of the runtime's JSON
+// log ("" when none).
+func runtimeError(name string) string {
+	f, err := os.Open(name)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	last := ""
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec struct{ Level, Msg string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && (rec.Level == "error" || rec.Level == "fatal") && rec.Msg != "" {
+			last = rec.Msg
+		}
+	}
+	return last
+}

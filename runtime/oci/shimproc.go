@@ -1,0 +1,149 @@
+package oci
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+)
+
+// shimProcess is a container monitor, started but not yet told which
+// container it is for. Starting one costs a process start (the driver's
+// binary, several milliseconds), so the driver keeps one spare, started
+// ahead of the next CreateContainer.
+type shimProcess struct {
+	cmd    *exec.Cmd
+	ready  *os.File // the monitor's report of runc create
+	goPipe *os.File // the container's directory, or EOF: exit
+}
+
+// spawnShim starts a monitor that waits for its container.
+func (d *Driver) spawnShim() (*shimProcess, error) {
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		readyR.Close()
+		readyW.Close()
+		return nil, err
+	}
+	cmd := exec.Command(d.shim)
+	cmd.Dir = d.cfg.Root
+	cmd.Env = append(os.Environ(), ShimEnv+"=1")
+	cmd.ExtraFiles = []*os.File{readyW, goR}
+	// Its own session: signals to the driver's process group (a ^C to
+	// the node agent) do not reach it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	readyW.Close()
+	goR.Close()
+	if err != nil {
+		readyR.Close()
+		goW.Close()
+		return nil, fmt.Errorf("start the container monitor %s: %w", d.shim, err)
+	}
+	// Reap it when it ends; it outlives this driver otherwise.
+	go func() { _ = cmd.Wait() }()
+	return &shimProcess{cmd: cmd, ready: readyR, goPipe: goW}, nil
+}
+
+// takeShim returns the spare monitor (or a new one) and starts the next
+// spare in the background.
+func (d *Driver) takeShim() (*shimProcess, error) {
+	d.spareMu.Lock()
+	p := d.spare
+	d.spare = nil
+	closed := d.closed
+	d.spareMu.Unlock()
+	if closed {
+		return nil, errors.New("the driver is closed")
+	}
+	if p == nil {
+		var err error
+		if p, err = d.spawnShim(); err != nil {
+			return nil, err
+		}
+	}
+	d.spareWG.Add(1)
+	go func() {
+		defer d.spareWG.Done()
+		next, err := d.spawnShim()
+		if err != nil {
+			d.log.Warn("oci: start a spare container monitor", "err", err)
+			return
+		}
+		d.spareMu.Lock()
+		defer d.spareMu.Unlock()
+		if d.spare != nil || d.closed {
+			next.abort()
+			return
+		}
+		d.spare = next
+	}()
+	return p, nil
+}
+
+// Close stops the driver's spare monitor. Containers and their monitors
+// are not affected: a driver made on the same root adopts them. Closing
+// twice is fine; a closed driver creates no containers.
+func (d *Driver) Close() error {
+	d.spareMu.Lock()
+	d.closed = true
+	p := d.spare
+	d.spare = nil
+	d.spareMu.Unlock()
+	d.spareWG.Wait()
+	if p != nil {
+		p.abort()
+	}
+	return nil
+}
+
+// abort makes the monitor exit without creating anything.
+func (p *shimProcess) abort() {
+	p.goPipe.Close()
+	p.ready.Close()
+}
+
+// run tells the monitor its container (the directory with its
+// shim.json and bundle), which it creates, and returns what it says of
+// `runc create`.
+func (p *shimProcess) run(ctx context.Context, dir string) (createRecord, error) {
+	defer p.ready.Close()
+	_, err := p.goPipe.Write([]byte(dir + "\n"))
+	p.goPipe.Close()
+	if err != nil {
+		return createRecord{}, fmt.Errorf("the container monitor exited early: %w", err)
+	}
+	type result struct {
+		cr  createRecord
+		err error
+	}
+	resc := make(chan result, 1)
+	go func() {
+		var r result
+		line, err := bufio.NewReader(p.ready).ReadBytes('\n')
+		if err != nil && len(line) == 0 {
+			logged, _ := os.ReadFile(filepath.Join(dir, shimLogFile))
+			r.err = fmt.Errorf("the container monitor exited before creating the container: %s", bytes.TrimSpace(logged))
+		} else {
+			r.err = json.Unmarshal(line, &r.cr)
+		}
+		resc <- r
+	}()
+	select {
+	case r := <-resc:
+		return r.cr, r.err
+	case <-ctx.Done():
+		_ = p.cmd.Process.Kill()
+		return createRecord{}, ctx.Err()
+	}
+}
