@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 		},
 		Image:               image,
 		MissingImage:        image[:len(image)-len("busybox:latest")] + "missing:v1",
-		MissingImageMessage: "NAME_UNKNOWN",
+		MissingImageMessage: "MANIFEST_UNKNOWN", // what distribution 2.8 answers for a repository it does not have
 		Capabilities:        runtimetest.Capabilities{Isolated: true, OOM: true, Stats: true, Exec: true},
 	})
 }

@@ -49,12 +49,14 @@ func requireHost(t testing.TB) {
 	}
 }
 
-// registryImage pushes the busybox image to an in-process registry and
-// returns its reference.
+// registryImage builds the busybox image, pushes it to a real registry
+// (Debian's docker-registry, distribution 2.8) started on loopback, and
+// returns its reference: the drivers' tests pull from it as a node pulls
+// from a registry.
 func registryImage(t testing.TB) string {
 	t.Helper()
 	img := imagetest.BusyboxImage(t)
-	ref := imagetest.StartRegistry(t, nil) + "/drover/busybox:latest"
+	ref := imagetest.StartDistribution(t) + "/drover/busybox:latest"
 	imagetest.Push(t, ref, img)
 	return ref
 }
