@@ -71,6 +71,19 @@
 //     ([github.com/drover-io/drover/runtime/logs]), an in-memory driver
 //     ([github.com/drover-io/drover/runtime/fake]) and the conformance
 //     suite ([github.com/drover-io/drover/runtime/runtimetest]).
+//   - [github.com/drover-io/drover/cluster]: the parts composed into
+//     processes: a ControlPlane (a store member, the API server, and the
+//     scheduler and the controllers on the member that leads) and an
+//     AllInOne (a one-member control plane plus a node agent hook), each
+//     with a validated Config from DefaultControlPlaneConfig or
+//     DefaultAllInOneConfig, Start/Close or Run, progress callbacks and a
+//     kubeconfig: a whole cluster embedded in your program in a few lines
+//     (examples/allinone).
+//   - [github.com/drover-io/drover/cmd/drover]: the drover binary, thin
+//     over cluster and client: `drover up` (all in one process), `drover
+//     server` (a member of a highly available control plane), and client
+//     verbs named and behaving like kubectl's (apply, get, describe,
+//     delete, rollout, logs, ...).
 //
 // # Reading manifests
 //

@@ -475,11 +475,23 @@ func (n *Nodes) register(ctx context.Context, sn *simNode) error {
 	if err := n.c.Create(ctx, node); err != nil {
 		return fmt.Errorf("controllertest: create Node %s: %w", sn.name, err)
 	}
-	n.setNodeStatus(node, sn)
-	if err := n.c.UpdateStatus(ctx, node); err != nil {
+	// Controllers already running (node IPAM, node lifecycle) may write
+	// the new Node first: report its status on the latest version.
+	uid := node.UID
+	err := client.RetryOnConflict(ctx, client.DefaultRetry, func() error {
+		n.setNodeStatus(node, sn)
+		err := n.c.UpdateStatus(ctx, node)
+		if api.IsConflict(err) {
+			if gerr := n.c.Get(ctx, "", sn.name, node); gerr != nil {
+				return gerr
+			}
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("controllertest: report the status of Node %s: %w", sn.name, err)
 	}
-	return n.renewLease(ctx, sn, node.UID)
+	return n.renewLease(ctx, sn, uid)
 }
 
 // setNodeStatus sets the status node's agent reports: capacity,
