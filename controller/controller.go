@@ -337,6 +337,13 @@ func (c *Controller) process(ctx context.Context, q *workqueue.Queue[Request], r
 		result = ResultTerminalError
 		log.Error("reconcile failed with a terminal error; not retrying", "err", err)
 		q.Forget(req)
+	case err != nil && onlyConflicts(err):
+		// Another writer (often this controller's own last write, not yet
+		// in the cache) got there first: routine, retried with a fresher
+		// cache.
+		result = ResultConflict
+		log.Debug("reconcile hit a write conflict (the object changed since the cache had it); retrying", "err", err, "retries", q.NumRequeues(req))
+		q.AddRateLimited(req)
 	case err != nil:
 		result = ResultError
 		if ctx.Err() == nil {
@@ -355,6 +362,27 @@ func (c *Controller) process(ctx context.Context, q *workqueue.Queue[Request], r
 		q.Forget(req)
 	}
 	c.metrics.total.WithLabelValues(result).Inc()
+}
+
+// onlyConflicts reports whether err is an optimistic-concurrency conflict
+// (a 409 Conflict StatusError, however wrapped) and, where it joins
+// several errors, whether every one of them is.
+func onlyConflicts(err error) bool {
+	switch e := err.(type) {
+	case *api.StatusError:
+		return e.Status.Reason == api.StatusReasonConflict
+	case interface{ Unwrap() []error }:
+		errs := e.Unwrap()
+		for _, e := range errs {
+			if !onlyConflicts(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	case interface{ Unwrap() error }:
+		return onlyConflicts(e.Unwrap())
+	}
+	return false
 }
 
 // reconcile calls the Reconciler, turning a panic into a *panicError.

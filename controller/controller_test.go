@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/client/workqueue"
 	"github.com/drover-io/drover/client/workqueue/fakeclock"
 	"github.com/drover-io/drover/controller"
@@ -122,6 +123,42 @@ func TestErrorRetriedWithBackoff(t *testing.T) {
 	eventually(t, func() bool { return reconcileTotal(t, reg, "t", controller.ResultSuccess) == 1 }, "success")
 	assert.Zero(t, clk.Pending(), "nothing more scheduled after success")
 	assert.Zero(t, limiter.NumRequeues(req), "backoff forgotten after success")
+}
+
+// TestConflictRetriedQuietly: an optimistic-concurrency conflict (409
+// Conflict, here wrapped as reconcilers do) is retried with backoff like
+// any error, but logged at Debug and counted under its own result; an
+// error that only carries a conflict among others stays an Error.
+func TestConflictRetriedQuietly(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var logs syncBuffer
+	rec := newRecorder(func(_ context.Context, req controller.Request, n int) (controller.Result, error) {
+		conflict := fmt.Errorf("update the status of ReplicaSet ns/%s: %w", req.Name,
+			api.NewConflict(api.GroupResource{Group: "apps", Resource: "replicasets"}, req.Name, errors.New("the object has been modified")))
+		switch {
+		case n > 1:
+			return controller.Result{}, nil
+		case req.Name == "mixed":
+			return controller.Result{}, errors.Join(conflict, errors.New("create pod: quota exceeded"))
+		}
+		return controller.Result{}, errors.Join(conflict, conflict)
+	})
+	c, err := controller.New("t", rec, controller.Options{Registerer: reg, Logger: textLogger(&logs),
+		RateLimiter: mustLimiter(t, time.Millisecond)})
+	require.NoError(t, err)
+	start(t, c.Start)
+	req := controller.Request{Namespace: "ns", Name: "a"}
+	eventually(t, func() bool { return c.Enqueue(req) }, "controller running")
+	eventually(t, func() bool { return reconcileTotal(t, reg, "t", controller.ResultSuccess) == 1 }, "retried after the conflict, and succeeded")
+	assert.Equal(t, float64(1), reconcileTotal(t, reg, "t", controller.ResultConflict))
+	assert.Zero(t, reconcileTotal(t, reg, "t", controller.ResultError))
+	assert.Contains(t, logs.String(), "level=DEBUG msg=\"reconcile hit a write conflict")
+	assert.NotContains(t, logs.String(), "level=ERROR")
+
+	c.Enqueue(controller.Request{Namespace: "ns", Name: "mixed"})
+	eventually(t, func() bool { return reconcileTotal(t, reg, "t", controller.ResultSuccess) == 2 }, "mixed retried, and succeeded")
+	assert.Equal(t, float64(1), reconcileTotal(t, reg, "t", controller.ResultError))
+	assert.Contains(t, logs.String(), "level=ERROR msg=\"reconcile failed; retrying\"")
 }
 
 func TestTerminalErrorNotRetried(t *testing.T) {

@@ -26,7 +26,9 @@
 //     to it) changes again;
 //   - an error: logged, counted, and retried after a per-object
 //     exponential backoff (5 ms doubling up to 1000 s, and at most 10
-//     retries a second overall, by default);
+//     retries a second overall, by default); one made only of
+//     optimistic-concurrency conflicts (409 Conflict: the object changed
+//     since the cache had it) is routine, and logged at Debug only;
 //   - an error wrapped with [TerminalError]: logged and counted, but not
 //     retried: retrying cannot fix an invalid spec;
 //   - Result.RequeueAfter: called again after that long (for timeouts and
@@ -110,8 +112,8 @@
 // # Metrics
 //
 // Each controller exports, labelled controller=<name>:
-// drover_controller_reconcile_total{result} (success, error, requeue,
-// requeue_after, terminal_error, panic),
+// drover_controller_reconcile_total{result} (success, error, conflict,
+// requeue, requeue_after, terminal_error, panic),
 // drover_controller_reconcile_duration_seconds,
 // drover_controller_active_workers and
 // drover_controller_max_concurrent_reconciles; and its queue exports the

@@ -153,7 +153,13 @@ func TestPredicatesFilterEvents(t *testing.T) {
 	w := widget("w", 1)
 	require.NoError(t, c.Create(ctx, w))
 	req := controller.Request{Namespace: "default", Name: "w"}
-	eventually(t, func() bool { return rec.count(req) == 1 }, "reconciled on create")
+	// The recorder counts a reconcile when it starts, before the read:
+	// wait for what the first one saw, or it may read the changes below.
+	eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(obs) == 1
+	}, "reconciled on create")
 	w.Labels = map[string]string{"x": "y"}
 	require.NoError(t, c.Update(ctx, w))
 	require.Equal(t, int64(1), w.Generation, "a label change keeps the generation")

@@ -11,13 +11,14 @@ import (
 const (
 	ResultSuccess       = "success"        // returned a zero Result and no error
 	ResultError         = "error"          // returned an error: retried with backoff
+	ResultConflict      = "conflict"       // returned only optimistic-concurrency conflicts (409 Conflict): retried with backoff
 	ResultRequeue       = "requeue"        // returned Result.Requeue
 	ResultRequeueAfter  = "requeue_after"  // returned Result.RequeueAfter
 	ResultTerminalError = "terminal_error" // returned a TerminalError: not retried
 	ResultPanic         = "panic"          // panicked: recovered, retried with backoff
 )
 
-var results = []string{ResultSuccess, ResultError, ResultRequeue, ResultRequeueAfter, ResultTerminalError, ResultPanic}
+var results = []string{ResultSuccess, ResultError, ResultConflict, ResultRequeue, ResultRequeueAfter, ResultTerminalError, ResultPanic}
 
 // metrics are one controller's Prometheus metrics, labelled
 // controller=<name>. They live as long as the Controller: its queue's
@@ -34,7 +35,7 @@ func newMetrics(name string, reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "drover", Subsystem: "controller", Name: "reconcile_total", ConstLabels: labels,
-			Help: "Reconciles by result: success, error, requeue, requeue_after, terminal_error, panic.",
+			Help: "Reconciles by result: success, error, conflict, requeue, requeue_after, terminal_error, panic.",
 		}, []string{"result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "drover", Subsystem: "controller", Name: "reconcile_duration_seconds", ConstLabels: labels,

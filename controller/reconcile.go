@@ -53,8 +53,9 @@ func (r Result) IsZero() bool { return r == Result{} }
 // loses leadership); Reconcile should then return promptly.
 //
 // An error means "failed, retry": the Request is queued again after a
-// per-key exponential backoff, and the error is logged and counted. An
-// error wrapped with TerminalError is logged and counted but not retried.
+// per-key exponential backoff, and the error is logged and counted (an
+// error made only of 409 Conflicts at Debug level, under the result
+// "conflict": a stale cache makes them routine). An error wrapped with TerminalError is logged and counted but not retried.
 // A panic is recovered, logged with its stack, counted, and retried like an
 // error.
 type Reconciler interface {

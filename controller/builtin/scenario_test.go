@@ -203,7 +203,7 @@ func (o *rolloutObserver) check() {
 // TestNodeFailureEvictsAndReplaces: a node that stops heartbeating turns
 // Ready=Unknown and is tainted unreachable; its pods, which tolerate the
 // taint for 300 s (admission adds the toleration), are evicted after that
-// and replaced on the healthy nodes.
+// and replaced on the healthy nodes, never on the failed one.
 func TestNodeFailureEvictsAndReplaces(t *testing.T) {
 	c := newCluster(t, 3, builtin.Config{})
 	if err := c.env.Client.Create(c.ctx, newDeployment("default", "web", 6, "nginx:1")); err != nil {
@@ -233,6 +233,9 @@ func TestNodeFailureEvictsAndReplaces(t *testing.T) {
 			t.Fatalf("pod %s has no 300 s toleration of %s: %+v", name, nodelifecycle.TaintNodeUnreachable, p.Spec.Tolerations)
 		}
 	}
+	// From now on no pod but the victims may be bound to the failed node,
+	// at any moment the API shows.
+	bound := watchBoundTo(t, c, "default", sel, failed, victims)
 	if err := c.nodes.Stop(failed); err != nil {
 		t.Fatal(err)
 	}
@@ -308,27 +311,11 @@ func TestNodeFailureEvictsAndReplaces(t *testing.T) {
 		t.Errorf("pods evicted %v after the taint, want about 300 s", waited)
 	}
 	c.eventually("Deployment available again", nudge, func() (bool, string) { return c.deploymentDone("default", "web") })
-	// No replacement may run on the unreachable node. One may have been
-	// put there and evicted at once (its toleration of the NoExecute taint
-	// has run out) unless the node also has Kubernetes' NoSchedule taint
-	// for the condition, which keeps the scheduler away.
-	var node api.Node
-	if err := c.env.Client.Get(c.ctx, "", failed, &node); err != nil {
-		t.Fatal(err)
-	}
-	noSchedule := slices.ContainsFunc(node.Spec.Taints, func(t api.Taint) bool {
-		return t.Key == nodelifecycle.TaintNodeUnreachable && t.Effect == api.TaintEffectNoSchedule
-	})
-	for _, p := range c.pods("default", sel) {
-		switch {
-		case p.Spec.NodeName != failed || slices.Contains(victims, p.Name):
-		case p.DeletionTimestamp == nil:
-			t.Errorf("replacement pod %s runs on the unreachable node %s", p.Name, failed)
-		case noSchedule:
-			t.Errorf("replacement pod %s was put on the unreachable node %s despite its NoSchedule taint", p.Name, failed)
-		default:
-			t.Logf("replacement pod %s was put on the unreachable node %s, which has no %s:NoSchedule taint, and evicted", p.Name, failed, nodelifecycle.TaintNodeUnreachable)
-		}
+	// No replacement was ever bound to the unreachable node: its
+	// NoSchedule taint keeps the scheduler away (the replacements tolerate
+	// the NoExecute taint for 300 s).
+	for _, v := range bound() {
+		t.Errorf("replacement bound to the unreachable node %s: %s", failed, v)
 	}
 
 	// The node comes back: Ready, untainted.
@@ -342,6 +329,56 @@ func TestNodeFailureEvictsAndReplaces(t *testing.T) {
 		}
 		return len(n.Spec.Taints) == 0, fmt.Sprintf("taints %+v", n.Spec.Taints)
 	})
+}
+
+// watchBoundTo watches the pods of ns matching sel and records every pod
+// but except that the API shows bound to node. The returned function stops
+// the watch and returns what it recorded.
+func watchBoundTo(t *testing.T, c *cluster, ns string, sel map[string]string, node string, except []string) func() []string {
+	t.Helper()
+	ctx, cancel := contextWithCancel(c)
+	selector := labels.SelectorFromSet(sel)
+	var pods api.PodList
+	if err := c.env.Client.List(c.ctx, &pods, client.ListOptions{Namespace: ns, LabelSelector: selector}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.env.Client.Watch(ctx, &api.PodList{}, client.ListOptions{Namespace: ns, LabelSelector: selector, ResourceVersion: pods.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		seen []string
+		wg   sync.WaitGroup
+	)
+	record := func(p *api.Pod, how string) {
+		if p.Spec.NodeName != node || slices.Contains(except, p.Name) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, fmt.Sprintf("pod %s (%s at rv %s)", p.Name, how, p.ResourceVersion))
+	}
+	for i := range pods.Items {
+		record(&pods.Items[i], "listed")
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer w.Stop()
+		for ev := range w.Events() {
+			if p, ok := ev.Object.(*api.Pod); ok && ev.Type != api.WatchBookmark {
+				record(p, string(ev.Type))
+			}
+		}
+	}()
+	return func() []string {
+		cancel()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
+	}
 }
 
 // tolerates reports whether p tolerates the NoExecute taint key for

@@ -21,7 +21,10 @@
 //     references. An owner is gone when a live GET finds no object of its
 //     name or one with another uid: the informer caches are never trusted
 //     for that, and a new object with the old owner's name does not save
-//     the old owner's dependents.
+//     the old owner's dependents. An owner the caches hold with the uid
+//     the reference names is present: a dependent whose owners are all
+//     so costs no request at all (neither it nor they are read live), and
+//     when one of them goes its deletion queues its dependents.
 //
 // Every delete carries the dependent's uid as a precondition, so an object
 // deleted and created again under the same name in the meantime is never
@@ -298,15 +301,56 @@ func itemOf(k api.Kind, obj api.Object) item {
 	return item{GVK: k.GroupVersionKind, Namespace: m.Namespace, Name: m.Name, UID: m.UID}
 }
 
-// interesting reports whether the collector has something to check on an
-// object: owners, or one of its finalizers while being deleted.
-func interesting(m *api.ObjectMeta) bool {
-	return len(m.OwnerReferences) > 0 || (m.DeletionTimestamp != nil &&
-		(m.HasFinalizer(FinalizerOrphan) || m.HasFinalizer(FinalizerForegroundDeletion)))
+// needsWork reports whether the collector has something to do with obj,
+// of kind k, as the caches show it: one of its finalizers while it is
+// being deleted, or, while it is not, an owner the caches do not vouch
+// for (see ownersCached). An object being deleted without those
+// finalizers is going away: its dependents are checked once it is gone.
+func (gc *collector) needsWork(k api.Kind, obj api.Object) bool {
+	m := obj.GetObjectMeta()
+	if m.DeletionTimestamp != nil {
+		return m.HasFinalizer(FinalizerOrphan) || m.HasFinalizer(FinalizerForegroundDeletion)
+	}
+	return len(m.OwnerReferences) > 0 && !gc.ownersCached(k, obj)
+}
+
+// ownersCached reports whether the caches hold every owner obj (of kind
+// k) references, with the uid the reference names, none of them being
+// deleted. Then obj is to stay as it is, and nothing needs to be read
+// live: should an owner go later, its deletion queues obj (onDelete finds
+// it in the owner index, which the informer updated before it told the
+// collector of obj). Only an owner missing from the caches, or there with
+// another uid, is verified with a live GET.
+func (gc *collector) ownersCached(k api.Kind, obj api.Object) bool {
+	m := obj.GetObjectMeta()
+	for _, r := range m.OwnerReferences {
+		owner, ok := gc.cachedOwner(k, m.Namespace, r)
+		if !ok || owner.GetObjectMeta().DeletionTimestamp != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// cachedOwner returns the owner r names, for a dependent of kind dk in
+// namespace ns, if the caches hold it with r's uid.
+func (gc *collector) cachedOwner(dk api.Kind, ns string, r api.OwnerReference) (api.Object, bool) {
+	ok, found := gc.ownerKind(r)
+	if !found || (ok.Namespaced && !dk.Namespaced) {
+		return nil, false
+	}
+	if !ok.Namespaced {
+		ns = ""
+	}
+	owner, cached := gc.cached(ok, ns, r.Name)
+	if !cached || owner.GetObjectMeta().UID != r.UID {
+		return nil, false
+	}
+	return owner, true
 }
 
 func (gc *collector) onAdd(k api.Kind, obj api.Object) {
-	if interesting(obj.GetObjectMeta()) {
+	if gc.needsWork(k, obj) {
 		gc.add(itemOf(k, obj))
 	}
 }
@@ -316,7 +360,7 @@ func (gc *collector) onUpdate(k api.Kind, old, obj api.Object) {
 	refsChanged := !slices.EqualFunc(om.OwnerReferences, m.OwnerReferences, sameRef)
 	deletionChanged := (om.DeletionTimestamp == nil) != (m.DeletionTimestamp == nil) ||
 		!slices.Equal(om.Finalizers, m.Finalizers)
-	if (refsChanged || deletionChanged) && interesting(m) {
+	if (refsChanged || deletionChanged) && gc.needsWork(k, obj) {
 		gc.add(itemOf(k, obj))
 	}
 	if refsChanged {

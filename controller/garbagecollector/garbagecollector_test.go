@@ -3,11 +3,13 @@ package garbagecollector_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/client"
+	"github.com/drover-io/drover/client/informer"
 	"github.com/drover-io/drover/controller"
 	"github.com/drover-io/drover/controller/controllertest"
 	"github.com/drover-io/drover/controller/garbagecollector"
@@ -20,7 +22,7 @@ import (
 
 var rsGVK = api.AppsV1.WithKind("ReplicaSet")
 
-func start(t *testing.T) (*controllertest.Env, context.Context) {
+func start(t *testing.T) (*controllertest.Env, context.Context, *controller.Manager) {
 	t.Helper()
 	env := controllertest.New(t)
 	mgr, err := env.NewManager(controller.ManagerConfig{})
@@ -33,7 +35,40 @@ func start(t *testing.T) (*controllertest.Env, context.Context) {
 	if err := env.StartManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	return env, controllertest.Context(t)
+	return env, controllertest.Context(t), mgr
+}
+
+// waitCached waits until the Manager's caches, which the collector reads
+// its graph from, hold each of objs as it is (or newer). A dependent
+// created just before its owner's foreground or orphan deletion and not in
+// the caches yet is not waited for, nor freed: it is collected once the
+// owner is gone (as in Kubernetes). Tests of those modes wait for the
+// caches first.
+func waitCached(t *testing.T, mgr *controller.Manager, objs ...api.Object) {
+	t.Helper()
+	for _, obj := range objs {
+		k, err := mgr.Scheme().ObjectKind(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inf, err := mgr.Informers().InformerFor(k.GroupVersionKind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := obj.GetObjectMeta()
+		want, err := strconv.ParseUint(m.ResourceVersion, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		controllertest.Eventually(t, func() bool {
+			cached, ok := inf.Cache().Get(informer.KeyFor(m.Namespace, m.Name))
+			if !ok {
+				return false
+			}
+			got, err := strconv.ParseUint(cached.GetObjectMeta().ResourceVersion, 10, 64)
+			return err == nil && got >= want
+		})
+	}
 }
 
 func createRS(t *testing.T, ctx context.Context, env *controllertest.Env, name string) *api.ReplicaSet {
@@ -111,7 +146,7 @@ func removeFinalizers(t *testing.T, ctx context.Context, env *controllertest.Env
 }
 
 func TestBackgroundDeletionCollectsDependents(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, _ := start(t)
 	rs := createRS(t, ctx, env, "web")
 	createPod(t, ctx, env, "web-1", nil, ref(rs, rsGVK, true))
 	createPod(t, ctx, env, "web-2", nil, ref(rs, rsGVK, true))
@@ -122,12 +157,13 @@ func TestBackgroundDeletionCollectsDependents(t *testing.T) {
 }
 
 func TestForegroundDeletionWaitsForBlockingDependents(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, mgr := start(t)
 	rs := createRS(t, ctx, env, "web")
 	const hold = "example.com/hold"
-	createPod(t, ctx, env, "blocking", []string{hold}, ref(rs, rsGVK, true))
-	createPod(t, ctx, env, "free", []string{hold}, ref(rs, rsGVK, false))
-	createPod(t, ctx, env, "plain", nil, ref(rs, rsGVK, true))
+	blocking := createPod(t, ctx, env, "blocking", []string{hold}, ref(rs, rsGVK, true))
+	free := createPod(t, ctx, env, "free", []string{hold}, ref(rs, rsGVK, false))
+	plain := createPod(t, ctx, env, "plain", nil, ref(rs, rsGVK, true))
+	waitCached(t, mgr, blocking, free, plain)
 	deleteObj(t, ctx, env, rs, client.DeletePropagationForeground)
 
 	// Every dependent is deleted; the held ones stay, marked.
@@ -159,11 +195,12 @@ func TestForegroundDeletionWaitsForBlockingDependents(t *testing.T) {
 }
 
 func TestOrphanDeletionFreesDependents(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, mgr := start(t)
 	rs := createRS(t, ctx, env, "web")
 	other := createRS(t, ctx, env, "other")
-	createPod(t, ctx, env, "web-1", nil, ref(rs, rsGVK, true))
-	createPod(t, ctx, env, "web-2", nil, ref(rs, rsGVK, true), ref(other, rsGVK, false))
+	p1 := createPod(t, ctx, env, "web-1", nil, ref(rs, rsGVK, true))
+	p2 := createPod(t, ctx, env, "web-2", nil, ref(rs, rsGVK, true), ref(other, rsGVK, false))
+	waitCached(t, mgr, p1, p2)
 	deleteObj(t, ctx, env, rs, client.DeletePropagationOrphan)
 	waitGone[api.ReplicaSet](t, ctx, env, "web")
 	if p := getPod(t, ctx, env, "web-1"); len(p.OwnerReferences) != 0 || p.DeletionTimestamp != nil {
@@ -176,14 +213,14 @@ func TestOrphanDeletionFreesDependents(t *testing.T) {
 }
 
 func TestDependentOfVanishedOwnerIsCollected(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, _ := start(t)
 	ghost := api.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "ghost", UID: "no-such-uid"}
 	createPod(t, ctx, env, "orphaned", nil, ghost)
 	waitGone[api.Pod](t, ctx, env, "orphaned")
 }
 
 func TestDependentWithTwoOwnersKeepsTheSurvivor(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, _ := start(t)
 	a := createRS(t, ctx, env, "a")
 	b := createRS(t, ctx, env, "b")
 	createPod(t, ctx, env, "shared", nil, ref(a, rsGVK, true), ref(b, rsGVK, true))
@@ -203,7 +240,7 @@ func TestDependentWithTwoOwnersKeepsTheSurvivor(t *testing.T) {
 }
 
 func TestRecreatedOwnerDoesNotSaveOldDependents(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, _ := start(t)
 	old := createRS(t, ctx, env, "web")
 	stale := ref(old, rsGVK, true)
 	// Delete the owner and make a new one of the same name before the
@@ -221,7 +258,7 @@ func TestRecreatedOwnerDoesNotSaveOldDependents(t *testing.T) {
 }
 
 func TestClusterScopedDependentOfNamespacedOwnerIsIgnored(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, _ := start(t)
 	rs := createRS(t, ctx, env, "web")
 	ns := &api.Namespace{ObjectMeta: api.ObjectMeta{Name: "odd", OwnerReferences: []api.OwnerReference{
 		ref(rs, rsGVK, false),
@@ -253,7 +290,7 @@ func TestClusterScopedDependentOfNamespacedOwnerIsIgnored(t *testing.T) {
 }
 
 func TestForegroundDeletionCascadesThroughLevels(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, mgr := start(t)
 	labels := map[string]string{"app": "web"}
 	d := &api.Deployment{
 		ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "web"},
@@ -275,8 +312,9 @@ func TestForegroundDeletionCascadesThroughLevels(t *testing.T) {
 		t.Fatal(err)
 	}
 	const hold = "example.com/hold"
-	createPod(t, ctx, env, "held", []string{hold}, ref(rs, rsGVK, true))
-	createPod(t, ctx, env, "plain", nil, ref(rs, rsGVK, true))
+	held := createPod(t, ctx, env, "held", []string{hold}, ref(rs, rsGVK, true))
+	plain := createPod(t, ctx, env, "plain", nil, ref(rs, rsGVK, true))
+	waitCached(t, mgr, rs, held, plain)
 	deleteObj(t, ctx, env, d, client.DeletePropagationForeground)
 
 	// The ReplicaSet is deleted in the foreground in turn, and waits for
@@ -304,7 +342,7 @@ func TestForegroundDeletionCascadesThroughLevels(t *testing.T) {
 // TestBackgroundCascadeOfManyDependents measures a cascade: one owner,
 // many dependents.
 func TestBackgroundCascadeOfManyDependents(t *testing.T) {
-	env, ctx := start(t)
+	env, ctx, _ := start(t)
 	rs := createRS(t, ctx, env, "big")
 	const n = 100
 	for i := range n {

@@ -11,12 +11,17 @@ import (
 
 // process does what the collector has to do with one object, read live:
 // free or wait for its dependents if it is being deleted with one of the
-// collector's finalizers, or check its owners otherwise. An error means
-// "retry".
+// collector's finalizers, or check its owners otherwise. An object the
+// cache holds with nothing to do (see needsWork) is not read live. An
+// error means "retry".
 func (gc *collector) process(ctx context.Context, it item) error {
 	k, ok := gc.scheme.KindFor(it.GVK)
 	if !ok {
 		return nil // the scheme changed under us: nothing to do
+	}
+	if cur, cached := gc.cached(k, it.Namespace, it.Name); cached &&
+		cur.GetObjectMeta().UID == it.UID && !gc.needsWork(k, cur) {
+		return nil // a change that gives it work queues it again
 	}
 	obj, err := gc.get(ctx, k, it.Namespace, it.Name, it.UID)
 	if err != nil || obj == nil {
@@ -132,8 +137,10 @@ func (gc *collector) collect(ctx context.Context, k api.Kind, obj api.Object) er
 	return nil
 }
 
-// ownerState reads, live, the owner that r (a reference of dep, of kind
-// dk) names.
+// ownerState returns the state of the owner that r (a reference of dep,
+// of kind dk) names: from the caches if they hold it with r's uid (an
+// owner they show is there; one going away queues its dependents again),
+// read live otherwise (only a live read proves an owner absent).
 func (gc *collector) ownerState(ctx context.Context, dk api.Kind, dep api.Object, r api.OwnerReference) (ownerState, error) {
 	ok, found := gc.ownerKind(r)
 	if !found {
@@ -151,7 +158,11 @@ func (gc *collector) ownerState(ctx context.Context, dk api.Kind, dep api.Object
 	if ok.Namespaced {
 		ns = dep.GetObjectMeta().Namespace
 	}
-	owner, err := gc.get(ctx, ok, ns, r.Name, r.UID)
+	owner, cached := gc.cachedOwner(dk, ns, r)
+	var err error
+	if !cached {
+		owner, err = gc.get(ctx, ok, ns, r.Name, r.UID)
+	}
 	switch {
 	case err != nil:
 		return 0, fmt.Errorf("read owner %s %q of %s: %w", r.Kind, r.Name, itemOf(dk, dep), err)

@@ -5,10 +5,12 @@
 // cut into blocks of NodeCIDRMaskSizeIPv4 (/24) or NodeCIDRMaskSizeIPv6
 // (/64) bits; a node without pod CIDRs gets the lowest free block of each,
 // in the order of ClusterCIDRs (spec.podCIDR is the first). A block is
-// never handed out twice: the controller rebuilds its bitmaps from the
-// nodes in the cache before its first allocation, so that a restart
-// remembers what its predecessor gave, and remembers what it gives itself
-// even before the cache shows it. A deleted node's blocks are free again.
+// never handed out twice: before each allocation the controller marks
+// taken the blocks of every node in the cache (so that a restart, or a
+// term of leadership after another leader's, remembers what its
+// predecessor gave, even to nodes not reconciled yet), and it remembers
+// what it gives itself even before the cache shows it. A deleted node's
+// blocks are free again.
 //
 // A node whose pod CIDRs were set by someone else keeps them: those inside
 // a cluster CIDR are marked taken, one outside every cluster CIDR gets the

@@ -115,6 +115,7 @@ func (r *reconciler) allocate(node *api.Node) ([]netip.Prefix, error) {
 		}
 		r.releaseLocked(node.Name) // another node of that name, gone
 	}
+	r.syncLocked()
 	prefixes, err := r.takeLocked()
 	if errors.Is(err, errExhausted) && r.collectLocked() {
 		prefixes, err = r.takeLocked()
@@ -124,6 +125,31 @@ func (r *reconciler) allocate(node *api.Node) ([]netip.Prefix, error) {
 	}
 	r.held[node.Name] = allocation{uid: node.UID, prefixes: prefixes, mine: true}
 	return prefixes, nil
+}
+
+// syncLocked marks as taken the blocks of every node in the cache whose
+// pod CIDRs the sets do not hold for it yet: blocks another allocator gave
+// (the previous leader while this controller was not leading, or an
+// operator) to nodes whose own reconcile has not come yet. The
+// controller reconciles the nodes in no particular order, so without this
+// a node reconciled first could be handed such a block again. It runs
+// before each allocation, which only nodes without pod CIDRs need.
+func (r *reconciler) syncLocked() {
+	nodes, err := r.nodes.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, n := range nodes {
+		cidrs := podCIDRs(n)
+		if len(cidrs) == 0 {
+			continue
+		}
+		if a, ok := r.held[n.Name]; ok && a.uid == n.UID && !a.mine && slices.EqualFunc(a.prefixes, cidrs,
+			func(p netip.Prefix, c string) bool { return p.String() == c }) {
+			continue
+		}
+		r.observeLocked(n)
+	}
 }
 
 // takeLocked takes a block from each set, or none.

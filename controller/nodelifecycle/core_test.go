@@ -71,18 +71,30 @@ func TestHeartbeatDeadline(t *testing.T) {
 	require.Equal(t, t0.Add(49*time.Second), heartbeatDeadline(node, lease, 40*time.Second, time.Minute))
 }
 
-func TestSetTaintKeepsOthersAndTimeAdded(t *testing.T) {
+func TestSetTaintsKeepsOthersAndTimeAdded(t *testing.T) {
 	other := api.Taint{Key: "dedicated", Value: "db", Effect: api.TaintEffectNoSchedule}
+	schedule := func(key string) api.Taint { return api.Taint{Key: key, Effect: api.TaintEffectNoSchedule} }
+	execute := func(key string, at time.Time) api.Taint {
+		return api.Taint{Key: key, Effect: api.TaintEffectNoExecute, TimeAdded: new(api.NewTime(at))}
+	}
 	n := &api.Node{Spec: api.NodeSpec{Taints: []api.Taint{other}}}
-	require.True(t, setTaint(n, TaintNodeNotReady, t0))
-	require.Equal(t, []api.Taint{other, {Key: TaintNodeNotReady, Effect: api.TaintEffectNoExecute, TimeAdded: new(api.NewTime(t0))}}, n.Spec.Taints)
-	require.False(t, setTaint(n, TaintNodeNotReady, t0.Add(time.Hour)), "the taint was already there")
-	require.True(t, n.Spec.Taints[1].TimeAdded.Equal(api.NewTime(t0)))
-	require.True(t, setTaint(n, TaintNodeUnreachable, t0.Add(time.Hour)))
-	require.Equal(t, []api.Taint{other, {Key: TaintNodeUnreachable, Effect: api.TaintEffectNoExecute, TimeAdded: new(api.NewTime(t0.Add(time.Hour)))}}, n.Spec.Taints)
-	require.True(t, setTaint(n, "", t0))
+	require.True(t, setTaints(n, TaintNodeNotReady, TaintNodeNotReady, t0))
+	require.Equal(t, []api.Taint{other, schedule(TaintNodeNotReady), execute(TaintNodeNotReady, t0)}, n.Spec.Taints)
+	require.False(t, setTaints(n, TaintNodeNotReady, TaintNodeNotReady, t0.Add(time.Hour)), "the taints were already there")
+	require.True(t, n.Spec.Taints[2].TimeAdded.Equal(api.NewTime(t0)))
+	// The NoSchedule taint follows at once; the NoExecute one waits (for
+	// the rate limit) and is left as it is.
+	require.True(t, setTaints(n, TaintNodeUnreachable, "", t0.Add(time.Hour)))
+	require.Equal(t, []api.Taint{other, schedule(TaintNodeUnreachable)}, n.Spec.Taints)
+	require.True(t, setTaints(n, TaintNodeUnreachable, TaintNodeUnreachable, t0.Add(time.Hour)))
+	require.Equal(t, []api.Taint{other, schedule(TaintNodeUnreachable), execute(TaintNodeUnreachable, t0.Add(time.Hour))}, n.Spec.Taints)
+	// Duplicates go.
+	n.Spec.Taints = append(n.Spec.Taints, schedule(TaintNodeUnreachable))
+	require.True(t, setTaints(n, TaintNodeUnreachable, TaintNodeUnreachable, t0.Add(2*time.Hour)))
+	require.Equal(t, []api.Taint{other, schedule(TaintNodeUnreachable), execute(TaintNodeUnreachable, t0.Add(time.Hour))}, n.Spec.Taints)
+	require.True(t, setTaints(n, "", "", t0))
 	require.Equal(t, []api.Taint{other}, n.Spec.Taints)
-	require.False(t, setTaint(n, "", t0))
+	require.False(t, setTaints(n, "", "", t0))
 }
 
 func TestMarkUnknown(t *testing.T) {
@@ -120,6 +132,19 @@ func TestBucket(t *testing.T) {
 	}
 	ok, _ = b.take(t0.Add(time.Hour), 0.1, 2)
 	require.False(t, ok)
+	// A token given back is there again, up to the burst.
+	b.refund(2)
+	ok, _ = b.take(t0.Add(time.Hour), 0.1, 2)
+	require.True(t, ok)
+	b.refund(2)
+	b.refund(2)
+	b.refund(2)
+	for range 2 {
+		ok, _ = b.take(t0.Add(time.Hour), 0.1, 2)
+		require.True(t, ok)
+	}
+	ok, _ = b.take(t0.Add(time.Hour), 0.1, 2)
+	require.False(t, ok, "refunds beyond the burst are not kept")
 	// At rate 0 the bucket does not fill, and there is no telling when it
 	// will.
 	ok, wait = b.take(t0.Add(3*time.Hour), 0, 2)

@@ -9,7 +9,7 @@ import (
 
 // This file is the pure core of the node half of the controller: from a
 // Node, its Lease and the time, whether the node agent has gone silent,
-// what its conditions and NoExecute taints should be, and when to look
+// what its conditions and taints should be, and when to look
 // again. No I/O; tests call these functions directly.
 
 // The taints the controller manages. A pod tolerates them for
@@ -115,9 +115,13 @@ func markUnknown(n *api.Node, now time.Time) bool {
 	return changed
 }
 
-// wantedTaint returns the key of the NoExecute taint n's Ready condition
-// calls for: TaintNodeNotReady for False, TaintNodeUnreachable for
-// Unknown, "" for True or no condition.
+// wantedTaint returns the key of the taints n's Ready condition calls
+// for: TaintNodeNotReady for False, TaintNodeUnreachable for Unknown, ""
+// for True or no condition. The controller puts that key on the node with
+// two effects: NoSchedule at once, so that the scheduler places no new
+// pod there (replacements tolerate the NoExecute taint for a while, and
+// would otherwise land on the dead node), and NoExecute as the zone's rate
+// limit allows, which evicts the pods that do not tolerate it.
 func wantedTaint(n *api.Node) string {
 	c := nodeCondition(n, api.NodeReady)
 	if c == nil {
@@ -132,38 +136,62 @@ func wantedTaint(n *api.Node) string {
 	return ""
 }
 
-// isManagedTaint reports whether t is one of the controller's taints.
+// isConditionKey reports whether key is one of the controller's taint
+// keys.
+func isConditionKey(key string) bool {
+	return key == TaintNodeNotReady || key == TaintNodeUnreachable
+}
+
+// isManagedTaint reports whether t is one of the controller's NoExecute
+// taints.
 func isManagedTaint(t *api.Taint) bool {
-	return t.Effect == api.TaintEffectNoExecute && (t.Key == TaintNodeNotReady || t.Key == TaintNodeUnreachable)
+	return t.Effect == api.TaintEffectNoExecute && isConditionKey(t.Key)
+}
+
+// isControllerTaint reports whether t is one of the controller's taints,
+// NoExecute or NoSchedule.
+func isControllerTaint(t *api.Taint) bool {
+	return (t.Effect == api.TaintEffectNoExecute || t.Effect == api.TaintEffectNoSchedule) && isConditionKey(t.Key)
 }
 
 // hasManagedTaint reports whether n carries one of the controller's
-// taints.
+// NoExecute taints.
 func hasManagedTaint(n *api.Node) bool {
 	return slices.ContainsFunc(n.Spec.Taints, func(t api.Taint) bool { return isManagedTaint(&t) })
 }
 
-// setTaint makes the controller's taints of n be just key (none for ""),
-// keeping the other taints and the timeAdded of a taint already there, and
-// stamping a new one with now. It reports whether anything changed.
-func setTaint(n *api.Node, key string, now time.Time) bool {
+// setTaints makes the controller's taints of n be a NoSchedule taint of
+// key noSchedule and a NoExecute taint of key noExecute (none for ""),
+// keeping the other taints and the timeAdded of a NoExecute taint already
+// there, and stamping a new one with now (a NoSchedule taint has no
+// timeAdded). It reports whether anything changed.
+func setTaints(n *api.Node, noSchedule, noExecute string, now time.Time) bool {
 	changed := false
 	kept := n.Spec.Taints[:0:0]
-	have := false
+	haveSchedule, haveExecute := false, false
 	for _, t := range n.Spec.Taints {
-		switch {
-		case !isManagedTaint(&t):
-		case t.Key == key:
-			have = true
-		default:
+		if !isControllerTaint(&t) {
+			kept = append(kept, t)
+			continue
+		}
+		want, have := noExecute, &haveExecute
+		if t.Effect == api.TaintEffectNoSchedule {
+			want, have = noSchedule, &haveSchedule
+		}
+		if t.Key != want || *have {
 			changed = true
 			continue
 		}
+		*have = true
 		kept = append(kept, t)
 	}
-	if key != "" && !have {
+	if noSchedule != "" && !haveSchedule {
+		kept = append(kept, api.Taint{Key: noSchedule, Effect: api.TaintEffectNoSchedule})
+		changed = true
+	}
+	if noExecute != "" && !haveExecute {
 		added := api.NewTime(now)
-		kept = append(kept, api.Taint{Key: key, Effect: api.TaintEffectNoExecute, TimeAdded: &added})
+		kept = append(kept, api.Taint{Key: noExecute, Effect: api.TaintEffectNoExecute, TimeAdded: &added})
 		changed = true
 	}
 	if changed {

@@ -3,6 +3,7 @@ package nodelifecycle
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,12 @@ type call struct {
 }
 
 func newScenario(t *testing.T, opts Options) *scenario {
+	return newScenarioWith(t, opts, nil)
+}
+
+// newScenarioWith is newScenario with the controller's requests going
+// through the transport wrap returns, if wrap is not nil.
+func newScenarioWith(t *testing.T, opts Options, wrap func(http.RoundTripper) http.RoundTripper) *scenario {
 	clk := fakeclock.New(t0)
 	// No admission plugins: the tests give the pods their tolerations
 	// themselves (with the DefaultTolerationSeconds plugin where it
@@ -58,7 +65,15 @@ func newScenario(t *testing.T, opts Options) *scenario {
 	env := controllertest.New(t, controllertest.WithClock(clk), controllertest.WithAdmission(admission.NewChain(nil, nil)))
 	s := &scenario{t: t, ctx: controllertest.Context(t), env: env, c: env.Client, clk: clk}
 	require.NoError(t, env.CreateNamespace(s.ctx, LeaseNamespace))
-	mgr, err := env.NewManager(controller.ManagerConfig{})
+	var cfg controller.ManagerConfig
+	if wrap != nil {
+		ccfg := env.ClientConfig()
+		ccfg.Transport = wrap(ccfg.Transport)
+		var err error
+		cfg.Client, err = client.New(ccfg)
+		require.NoError(t, err)
+	}
+	mgr, err := env.NewManager(cfg)
 	require.NoError(t, err)
 	s.reg = mgr.Registry()
 	s.nodes, err = controller.Lister[*api.Node](mgr)
@@ -82,15 +97,49 @@ func newScenario(t *testing.T, opts Options) *scenario {
 }
 
 // reconciledAt waits until node has been reconciled at the clock's time
-// now or later.
+// now or later, and the queue knows what that reconcile asked for next.
 func (s *scenario) reconciledAt(node string) {
 	s.t.Helper()
-	now := s.clk.Now()
+	s.reconciledSince(node, s.clk.Now())
+}
+
+// reconciledSinceNow reports whether node has been reconciled at since or
+// later.
+func (s *scenario) reconciledSinceNow(node string, since time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.calls, func(c call) bool { return c.node == node && !c.at.Before(since) })
+}
+
+// advanceUntil waits until cond holds, moving the clock by step between
+// polls, up to limit: for what happens after a retry's backoff of a few
+// milliseconds, which starts at a time the test does not know (a step of
+// a millisecond), or at a recheck that such a retry may have moved.
+func (s *scenario) advanceUntil(limit time.Time, step time.Duration, cond func() bool, what string) {
+	s.t.Helper()
+	s.eventually(func() bool {
+		if cond() {
+			return true
+		}
+		if s.clk.Now().Before(limit) {
+			s.clk.Advance(min(step, limit.Sub(s.clk.Now())))
+		}
+		return false
+	}, "%s by t0+%v", what, limit.Sub(t0))
+}
+
+// reconciledSince waits until node has been reconciled at since or later,
+// and the queue knows what that reconcile asked for next (see armed): a
+// test may move the clock only then.
+func (s *scenario) reconciledSince(node string, since time.Time) {
+	s.t.Helper()
 	s.eventually(func() bool {
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		return slices.ContainsFunc(s.calls, func(c call) bool { return c.node == node && !c.at.Before(now) })
-	}, "a reconcile of %s at %v or later", node, now.Sub(t0))
+		calls := slices.Clone(s.calls)
+		s.mu.Unlock()
+		return slices.ContainsFunc(calls, func(c call) bool { return c.node == node && !c.at.Before(since) }) &&
+			s.reconciles() >= len(calls)
+	}, "a reconcile of %s at t0+%v or later", node, since.Sub(t0))
 }
 
 // eventually is controllertest.Eventually, with the reconciles seen in the
@@ -313,6 +362,18 @@ func managedTaints(n *api.Node) []api.Taint {
 	var ts []api.Taint
 	for _, t := range n.Spec.Taints {
 		if isManagedTaint(&t) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// noScheduleTaints returns the NoSchedule taints of n the controller
+// keeps in step with its Ready condition.
+func noScheduleTaints(n *api.Node) []api.Taint {
+	var ts []api.Taint
+	for _, t := range n.Spec.Taints {
+		if t.Effect == api.TaintEffectNoSchedule && (t.Key == TaintNodeNotReady || t.Key == TaintNodeUnreachable) {
 			ts = append(ts, t)
 		}
 	}

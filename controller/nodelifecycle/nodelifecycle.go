@@ -10,10 +10,14 @@
 // posted a Ready condition), the controller sets the conditions the agent
 // owns (Ready, MemoryPressure, DiskPressure, PIDPressure) to Unknown with
 // reason NodeStatusUnknown, and marks the node's pods Ready=False. The
-// node's Ready condition then decides its NoExecute taint:
+// node's Ready condition then decides its taints:
 // node.kubernetes.io/unreachable for Unknown, node.kubernetes.io/not-ready
 // for False (as the agent reports it), none for True: a node that comes
-// back and reports Ready=True is untainted.
+// back and reports Ready=True is untainted. Each key is put on the node
+// twice: with effect NoSchedule at once, so that the scheduler places no
+// new pod there (a replacement tolerates the NoExecute taint for 300 s,
+// and would otherwise be bound to the dead node), and with effect
+// NoExecute, which evicts.
 //
 // # Eviction
 //
@@ -30,14 +34,15 @@
 // Tainting a healthy node NoExecute is what evicts its pods, so it is rate
 // limited per zone (label topology.kubernetes.io/zone; nodes without it
 // share one zone), as in Kubernetes: a token bucket of EvictionRate nodes a
-// second (0.1) with EvictionBurst (1). When at least UnhealthyZoneThreshold
+// second (0.1) with EvictionBurst (1); a token taken for a taint whose
+// write fails is given back, for the retry. When at least UnhealthyZoneThreshold
 // (55%) of a zone's nodes, and more than two, are not ready, the zone's rate
 // drops to SecondaryEvictionRate (0.01) if it has more than
 // LargeClusterSizeThreshold (50) nodes, and to 0 otherwise; when no node of
 // any zone is ready (the controller has most likely lost the network, not
-// the nodes), no node is tainted. Setting conditions to Unknown, swapping a
-// not-ready taint for an unreachable one, and removing taints are never
-// limited. A node kept waiting by a rate of 0 is looked at again every
+// the nodes), no node is tainted NoExecute. Setting conditions to Unknown,
+// the NoSchedule taints (they evict nothing), swapping a not-ready taint
+// for an unreachable one, and removing taints are never limited. A node kept waiting by a rate of 0 is looked at again every
 // DisruptionRecheckInterval.
 //
 // # Time

@@ -66,3 +66,9 @@ func (b *bucket) take(now time.Time, rate float64, burst int) (ok bool, wait tim
 	need := (1 - b.tokens) / rate
 	return false, time.Duration(math.Round(need * float64(time.Second)))
 }
+
+// refund gives back a token taken for a taint that was not written, up to
+// burst.
+func (b *bucket) refund(burst int) {
+	b.tokens = math.Min(float64(max(burst, 1)), b.tokens+1)
+}

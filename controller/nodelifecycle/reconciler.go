@@ -74,8 +74,9 @@ func (d *deadlines) result(now time.Time) controller.Result {
 //
 //  1. a node whose heartbeats are older than the grace period gets its
 //     agent's conditions set to Unknown (through the status subresource);
-//  2. its NoExecute taint is made to follow its Ready condition (a new
-//     taint only as the zone's rate limit allows);
+//  2. its NoSchedule and NoExecute taints are made to follow its Ready
+//     condition (a new NoExecute taint only as the zone's rate limit
+//     allows);
 //  3. when Ready is Unknown, its pods are marked Ready=False;
 //  4. its pods that no longer tolerate its NoExecute taints are deleted.
 //
@@ -110,17 +111,25 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		r.events.Eventf(node, api.EventTypeNormal, ReasonNodeNotReady, "Node %s status is now: NodeNotReady", node.Name)
 	}
 
-	// 2. Taints.
+	// 2. Taints: NoSchedule at once, NoExecute as the rate limit allows.
 	want := wantedTaint(node)
+	noExecute := want
+	giveBack := func() {}
 	if want != "" && !hasManagedTaint(node) {
-		if ok, wait := r.takeToken(node, now); !ok {
-			want = ""
+		ok, wait, refund := r.takeToken(node, now)
+		if !ok {
+			noExecute = ""
 			next.add(now.Add(wait))
+		} else {
+			giveBack = refund
 		}
 	}
-	if setTaint(node, want, now) {
+	if setTaints(node, want, noExecute, now) {
 		if err := r.c.Update(ctx, node); err != nil {
-			return conflictOr(fmt.Errorf("set the NoExecute taints of node %s: %w", req.Name, err))
+			// The node was not tainted: its token is not spent (the retry,
+			// after a conflict milliseconds later, needs it).
+			giveBack()
+			return conflictOr(fmt.Errorf("set the condition taints of node %s: %w", req.Name, err))
 		}
 	}
 
@@ -245,14 +254,15 @@ func (r *reconciler) forget(name string) {
 }
 
 // takeToken asks the rate limit of node's zone whether node may be
-// tainted now; if not, it says how long to wait.
-func (r *reconciler) takeToken(node *api.Node, now time.Time) (ok bool, wait time.Duration) {
+// tainted now; if not, it says how long to wait. When it may, refund gives
+// the token back, for a taint that could not be written.
+func (r *reconciler) takeToken(node *api.Node, now time.Time) (ok bool, wait time.Duration, refund func()) {
 	rate := r.zoneRate(node, now)
 	switch {
 	case rate < 0:
-		return true, 0
+		return true, 0, func() {}
 	case rate == 0: // even a full bucket waits for the zone to recover
-		return false, r.opts.DisruptionRecheckInterval
+		return false, r.opts.DisruptionRecheckInterval, nil
 	}
 	zone := node.Labels[LabelZone]
 	r.mu.Lock()
@@ -262,7 +272,15 @@ func (r *reconciler) takeToken(node *api.Node, now time.Time) (ok bool, wait tim
 		b = &bucket{}
 		r.buckets[zone] = b
 	}
-	return b.take(now, rate, r.opts.EvictionBurst)
+	ok, wait = b.take(now, rate, r.opts.EvictionBurst)
+	if !ok {
+		return false, wait, nil
+	}
+	return true, 0, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		b.refund(r.opts.EvictionBurst)
+	}
 }
 
 // zoneRate returns the tainting rate of node's zone now, from the health

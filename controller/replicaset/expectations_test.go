@@ -28,7 +28,7 @@ func TestLaggingCacheNeverDoubleCreates(t *testing.T) {
 			t.Fatalf("%s: %d creates, want exactly 5", when, n)
 		}
 	}
-	if _, err := d.reconcile(t, "web"); err != nil {
+	if _, err := d.reconcileSyncRS(t, "web"); err != nil {
 		t.Fatal(err)
 	}
 	check("first reconcile")
@@ -36,7 +36,7 @@ func TestLaggingCacheNeverDoubleCreates(t *testing.T) {
 	// The cache has seen none of the 5 pods: reconciling again and again
 	// must not create more.
 	for range 50 {
-		res, err := d.reconcile(t, "web")
+		res, err := d.reconcileSyncRS(t, "web")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func TestLaggingCacheNeverDoubleCreates(t *testing.T) {
 	// The cache catches up one pod at a time, reconciling in between.
 	for d.cache.deliver(t, c, d.r.observe, 1) > 0 {
 		for range 5 {
-			if _, err := d.reconcile(t, "web"); err != nil {
+			if _, err := d.reconcileSyncRS(t, "web"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -63,7 +63,7 @@ func TestLaggingCacheNeverDoubleCreates(t *testing.T) {
 	scale(t, c, "web", 2)
 	d.cache.setRS(t, c, "web")
 	for range 50 {
-		if _, err := d.reconcile(t, "web"); err != nil {
+		if _, err := d.reconcileSyncRS(t, "web"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +75,7 @@ func TestLaggingCacheNeverDoubleCreates(t *testing.T) {
 	}
 	d.cache.deliver(t, c, d.r.observe, -1)
 	d.cache.setRS(t, c, "web")
-	if _, err := d.reconcile(t, "web"); err != nil {
+	if _, err := d.reconcileSyncRS(t, "web"); err != nil {
 		t.Fatal(err)
 	}
 	st := d.cache.setRS(t, c, "web").Status
@@ -89,10 +89,10 @@ func TestExpectationsExpireWhenEventsAreLost(t *testing.T) {
 	c := d.env.Client
 	create(t, c, newRS("web", 2))
 	rs := d.cache.setRS(t, c, "web")
-	if _, err := d.reconcile(t, "web"); err != nil {
+	if _, err := d.reconcileSyncRS(t, "web"); err != nil {
 		t.Fatal(err)
 	}
-	res, err := d.reconcile(t, "web")
+	res, err := d.reconcileSyncRS(t, "web")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestExpectationsExpireWhenEventsAreLost(t *testing.T) {
 	// The events never come; after the TTL the controller trusts the
 	// cache again (which here still has nothing), rather than wedge.
 	d.clk.Advance(time.Minute + time.Second)
-	if _, err := d.reconcile(t, "web"); err != nil {
+	if _, err := d.reconcileSyncRS(t, "web"); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(serverPods(t, c, rs)); n != 4 {
@@ -224,6 +224,85 @@ func TestDeletingReplicaSetIsLeftToTheGarbageCollector(t *testing.T) {
 	}
 	if d.r.exp.Len() != 0 {
 		t.Fatal("expectations of a deleted ReplicaSet were kept")
+	}
+}
+
+// A status write from a stale cache conflicts: the reconciler returns the
+// conflict (the requeue, with the cache caught up, writes it) rather than
+// reading the ReplicaSet from the API server.
+func TestStatusConflictIsReturnedNotReadLive(t *testing.T) {
+	d := newDirect(t, Options{})
+	c := d.env.Client
+	ctx := context.Background()
+	create(t, c, newRS("web", 2))
+	d.cache.setRS(t, c, "web")
+	if _, err := d.reconcile(t, "web"); err != nil {
+		t.Fatal(err)
+	}
+	d.cache.deliver(t, c, d.r.observe, -1)
+	rs := d.cache.setRS(t, c, "web")
+	// Someone else writes the ReplicaSet; the cache does not know yet.
+	rs = api.DeepCopy(rs)
+	rs.Labels = map[string]string{"touched": "yes"}
+	if err := c.Update(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	gets, puts := d.ct.gets.Load(), d.ct.puts.Load()
+	_, err := d.reconcile(t, "web")
+	if !api.IsConflict(err) {
+		t.Fatalf("reconcile from a stale cache: err %v, want the conflict", err)
+	}
+	if n := d.ct.gets.Load() - gets; n != 0 {
+		t.Fatalf("%d GETs after the conflict, want none: the requeue reads the cache", n)
+	}
+	if n := d.ct.puts.Load() - puts; n != 1 {
+		t.Fatalf("%d status writes, want 1", n)
+	}
+	d.cache.setRS(t, c, "web")
+	if _, err := d.reconcile(t, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.cache.setRS(t, c, "web").Status; st.Replicas != 2 {
+		t.Fatalf("status %+v after the requeue, want 2 replicas", st)
+	}
+}
+
+// Deletions whose events never reached the controller (it was not
+// running: between two terms of leadership) do not hold the ReplicaSet
+// for the expectations' TTL: the cache no longer shows the pods, which is
+// what the events would have said.
+func TestDeletionsSeenInTheCacheNeedNoEvent(t *testing.T) {
+	d := newDirect(t, Options{})
+	c := d.env.Client
+	create(t, c, newRS("web", 3))
+	rs := d.cache.setRS(t, c, "web")
+	if _, err := d.reconcileSyncRS(t, "web"); err != nil {
+		t.Fatal(err)
+	}
+	d.cache.deliver(t, c, d.r.observe, -1)
+	d.cache.setRS(t, c, "web")
+
+	scale(t, c, "web", 1)
+	d.cache.setRS(t, c, "web")
+	if _, err := d.reconcileSyncRS(t, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.rec.count(ReasonSuccessfulDelete); n != 2 {
+		t.Fatalf("%d deletes, want 2", n)
+	}
+	// The cache catches up, but the events are dropped.
+	d.cache.deliver(t, c, func(controller.Event) bool { return true }, -1)
+	if _, dels := d.r.exp.Pending("default/web"); dels != 2 {
+		t.Fatalf("%d deletions pending, want the 2 whose events were dropped", dels)
+	}
+
+	scale(t, c, "web", 3)
+	d.cache.setRS(t, c, "web")
+	if _, err := d.reconcileSyncRS(t, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(serverPods(t, c, rs)); n != 3 {
+		t.Fatalf("%d pods after scaling back to 3: the ReplicaSet waited for deletions its cache had seen", n)
 	}
 }
 

@@ -215,14 +215,16 @@ func (r *fakeRecorder) count(reason string) int {
 type countingTransport struct {
 	next http.RoundTripper
 
-	total, creates, podCreates, patches, deletes, puts atomic.Int64
-	podCreatesOK                                       atomic.Int64
-	quota                                              atomic.Int64
+	total, gets, creates, podCreates, patches, deletes, puts atomic.Int64
+	podCreatesOK                                             atomic.Int64
+	quota                                                    atomic.Int64
 }
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.total.Add(1)
 	switch req.Method {
+	case http.MethodGet:
+		t.gets.Add(1)
 	case http.MethodPost:
 		t.creates.Add(1)
 		if strings.HasSuffix(req.URL.Path, "/pods") {
@@ -288,6 +290,17 @@ func newDirect(t testing.TB, opts Options) *direct {
 func (d *direct) reconcile(t testing.TB, name string) (controller.Result, error) {
 	t.Helper()
 	return d.r.Reconcile(context.Background(), controller.Request{Namespace: "default", Name: name})
+}
+
+// reconcileSyncRS reconciles name, then brings the ReplicaSet in the cache
+// up to date with the server, as the ReplicaSet informer would: for tests
+// in which only the pods lag (a status write from a stale ReplicaSet
+// conflicts, and is retried only once the cache has caught up).
+func (d *direct) reconcileSyncRS(t testing.TB, name string) (controller.Result, error) {
+	t.Helper()
+	res, err := d.reconcile(t, name)
+	d.cache.setRS(t, d.env.Client, name)
+	return res, err
 }
 
 // manager starts a Manager on a fresh Env with a fake clock, running the

@@ -172,6 +172,19 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		return controller.Result{}, controller.TerminalError(fmt.Errorf("ReplicaSet %s: spec.selector is empty: it would select every pod of the namespace", key))
 	}
 
+	// Deletions the cache has seen count as observed, even if their
+	// events were dropped (while the controller was not leading).
+	if r.exp.PendingDeletions(key) {
+		cands, err := r.candidates(rs, sel)
+		if err != nil {
+			return controller.Result{}, err
+		}
+		live := make(map[api.UID]bool, len(cands))
+		for _, p := range cands {
+			live[p.UID] = true
+		}
+		r.exp.DeletionsSeen(key, func(uid api.UID) bool { return live[uid] })
+	}
 	// Read the expectations before the cache: an event that comes in
 	// between then updated the cache first, so what is listed is at
 	// least as new as what satisfied them.
@@ -332,31 +345,18 @@ func (r *reconciler) deletePods(ctx context.Context, rs *api.ReplicaSet, key str
 	return nil
 }
 
-// updateStatus writes st as rs's status. If the cached rs is stale (a
-// Conflict) it reads rs from the API server and tries again at once, a
-// few times: the fresh copy is current, so there is nothing to wait for.
-// A ReplicaSet that is gone, replaced by one with a new uid, or already
-// showing st is left alone.
+// updateStatus writes st as rs's status. A Conflict (the cached rs is
+// stale) is returned: the ReplicaSet's change queues it again anyway, and
+// that reconcile computes the status afresh from a cache that has caught
+// up, so reading rs from the API server here would only cost a request
+// (and one per pod's status change in a busy rollout). A ReplicaSet that
+// is gone is left alone.
 func (r *reconciler) updateStatus(ctx context.Context, rs *api.ReplicaSet, st api.ReplicaSetStatus) error {
 	cur := api.DeepCopy(rs)
-	var err error
-	for range 3 {
-		cur.Status = st
-		cur.Status.Conditions = slices.Clone(st.Conditions)
-		if err = r.c.UpdateStatus(ctx, cur); !api.IsConflict(err) {
-			break
-		}
-		fresh := &api.ReplicaSet{}
-		if err = r.c.Get(ctx, rs.Namespace, rs.Name, fresh); err != nil {
-			break
-		}
-		if fresh.UID != rs.UID || statusEqual(&fresh.Status, &st) {
-			return nil
-		}
-		cur = fresh
+	cur.Status = st
+	cur.Status.Conditions = slices.Clone(st.Conditions)
+	if err := r.c.UpdateStatus(ctx, cur); err != nil && !api.IsNotFound(err) {
+		return err
 	}
-	if api.IsNotFound(err) {
-		return nil
-	}
-	return err
+	return nil
 }

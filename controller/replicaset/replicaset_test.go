@@ -324,10 +324,22 @@ func TestAvailabilityAfterMinReadySeconds(t *testing.T) {
 	// The controller asks to look again exactly when they become
 	// available; nothing else will happen to wake it.
 	due := readyAt.Add(10 * time.Second)
-	if !pollUntil(func() bool { return tc.has(due) }) {
+	if !pollUntil(func() bool {
+		if tc.has(due) {
+			return true
+		}
+		// A status write from a cache that had not seen the previous
+		// one yet conflicts, and is retried after a backoff of a few
+		// milliseconds: let that run (the queue keeps the earlier of
+		// two waits for a key).
+		if next, ok := clk.Next(); ok && next.Before(readyAt.Add(time.Second)) {
+			clk.Advance(next.Sub(clk.Now()))
+		}
+		return false
+	}) {
 		t.Fatalf("no requeue scheduled for %v", due)
 	}
-	clk.Advance(9 * time.Second)
+	clk.Advance(due.Add(-time.Second).Sub(clk.Now()))
 	st := waitStatus(t, c, "web", replicasAre(2)).Status
 	if st.AvailableReplicas != 0 {
 		t.Fatalf("available after 9 of 10 seconds: %+v", st)

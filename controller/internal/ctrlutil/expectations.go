@@ -40,6 +40,8 @@ const DefaultExpectationsTTL = 5 * time.Minute
 // DeletionObserved on a delete or when a deletionTimestamp appears); a
 // request that fails is observed by the reconciler at once, since no event
 // will come for it. An expectation older than the TTL counts as satisfied.
+// A controller may also settle deletions from its cache (DeletionsSeen),
+// which does not depend on the events reaching it.
 //
 // All methods are safe for concurrent use: the reconcile workers and the
 // informer's handler goroutine call them at the same time.
@@ -142,6 +144,36 @@ func (e *Expectations) DeletionObserved(key string, uid api.UID) {
 	defer e.mu.Unlock()
 	if r := e.recs[key]; r != nil {
 		delete(r.dels, uid)
+	}
+}
+
+// PendingDeletions reports whether key waits to see a deletion (and has
+// not expired).
+func (e *Expectations) PendingDeletions(key string) bool {
+	_, dels := e.Pending(key)
+	return dels > 0
+}
+
+// DeletionsSeen marks as observed each deletion key waits for whose
+// object the cache no longer shows as active (live(uid) is false): gone,
+// or being deleted. That is what the event would have said; the event
+// itself may never come to the observer, since a controller drops its
+// events while it is not running (between two terms of leadership), and
+// the expectation would then hold the key until the TTL. Call it with a
+// listing of the cache taken before Satisfied is read and before the
+// listing the controller acts on. live is called with e's lock held: it
+// must not call e.
+func (e *Expectations) DeletionsSeen(key string, live func(uid api.UID) bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.recs[key]
+	if r == nil {
+		return
+	}
+	for uid := range r.dels {
+		if !live(uid) {
+			delete(r.dels, uid)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/client/workqueue/fakeclock"
 )
 
@@ -72,6 +73,32 @@ func TestExpectationsDeletions(t *testing.T) {
 	e.ExpectDeletions(key)
 	if e.Len() != 0 {
 		t.Fatal("an empty ExpectDeletions recorded something")
+	}
+}
+
+func TestExpectationsDeletionsSeen(t *testing.T) {
+	e := NewExpectations(fakeclock.New(epoch), 0)
+	const key = "ns/rs"
+	e.DeletionsSeen(key, func(api.UID) bool { t.Fatal("called with nothing pending"); return false })
+	if e.PendingDeletions(key) {
+		t.Fatal("pending deletions with nothing expected")
+	}
+	e.ExpectCreations(key, 1)
+	e.ExpectDeletions(key, "a", "b")
+	if !e.PendingDeletions(key) {
+		t.Fatal("no pending deletions after ExpectDeletions")
+	}
+	// The cache shows a still active, b gone.
+	e.DeletionsSeen(key, func(uid api.UID) bool { return uid == "a" })
+	if adds, dels := e.Pending(key); adds != 1 || dels != 1 {
+		t.Fatalf("Pending = %d, %d; want 1, 1: only b seen, creations untouched", adds, dels)
+	}
+	e.DeletionsSeen(key, func(api.UID) bool { return false })
+	if e.PendingDeletions(key) {
+		t.Fatal("a's deletion still pending after the cache showed it")
+	}
+	if e.Satisfied(key) {
+		t.Fatal("satisfied with a creation outstanding")
 	}
 }
 
