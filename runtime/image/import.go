@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,11 @@ func (s *Store) importPath(ctx context.Context, path string) ([]*runtime.Image, 
 		if _, err := Unpack(ctx, f, dir, UnpackOptions{Whiteouts: WhiteoutMarker}); err != nil {
 			return nil, fmt.Errorf("extract OCI layout: %w", err)
 		}
+		// The layout is read with plain opens, which follow symlinks: one
+		// (blobs/sha256 → a host directory) would read the host's files.
+		if err := refuseSymlinks(dir); err != nil {
+			return nil, fmt.Errorf("extract OCI layout: %w", err)
+		}
 		ii, err := layout.ImageIndexFromPath(dir)
 		if err != nil {
 			return nil, fmt.Errorf("not an OCI image layout: %w", err)
@@ -72,6 +78,21 @@ func (s *Store) importPath(ctx context.Context, path string) ([]*runtime.Image, 
 		return s.importIndex(ctx, ii)
 	}
 	return nil, errors.New("neither a docker save archive (no manifest.json) nor an OCI image layout (no oci-layout)")
+}
+
+// refuseSymlinks fails, with an error matching ErrUnsafeLayer, when the
+// tree dir holds a symlink.
+func refuseSymlinks(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			rel, _ := filepath.Rel(dir, p)
+			return fmt.Errorf("%w: %q is a symlink (an OCI image layout has none)", ErrUnsafeLayer, rel)
+		}
+		return nil
+	})
 }
 
 // archiveKind reads the tar's entry names: a docker save archive has

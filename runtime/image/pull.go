@@ -435,7 +435,7 @@ func (s *Store) ensureLayer(ctx context.Context, layer v1.Layer, l layerRecord, 
 		}
 	}
 	if tmp != "" {
-		if err := os.Rename(tmp, s.layerPath(dhex)); err != nil && !exists(s.layerPath(dhex)) {
+		if err := renameDir(tmp, s.layerPath(dhex)); err != nil && !exists(s.layerPath(dhex)) {
 			return nil, err
 		}
 		if exists(tmp) {

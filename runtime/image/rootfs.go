@@ -289,6 +289,9 @@ func (s *Store) applyLayer(ctx context.Context, t *tree, src string) error {
 		}
 		if rel == "." {
 			dirs = append(dirs, pendingDir{rel, st})
+			if err := ownerWritable(t.root, "."); err != nil {
+				return err
+			}
 			return applyOpaque(t, ".", p)
 		}
 		parent, base := path.Split(rel)
@@ -305,7 +308,13 @@ func (s *Store) applyLayer(ctx context.Context, t *tree, src string) error {
 			if base == whiteoutOpaque || strings.HasPrefix(base, whiteoutMeta) {
 				return nil // opaque handled with its directory
 			}
-			_, err := t.clear(pfd, strings.TrimPrefix(base, whiteoutPrefix), false)
+			name := strings.TrimPrefix(base, whiteoutPrefix)
+			if exists(filepath.Join(filepath.Dir(p), name)) {
+				// It hides the layers below only: the layer's own file,
+				// copied already if its name sorts first, stays.
+				return nil
+			}
+			_, err := t.clear(pfd, name, false)
 			return err
 		case fi.IsDir():
 			kept, err := t.clear(pfd, base, true)
@@ -316,6 +325,8 @@ func (s *Store) applyLayer(ctx context.Context, t *tree, src string) error {
 				if err := unix.Mkdirat(pfd, base, 0o755); err != nil {
 					return err
 				}
+			} else if err := ownerWritable(pfd, base); err != nil {
+				return err
 			}
 			dirs = append(dirs, pendingDir{rel, st})
 			return applyOpaque(t, rel, p)
@@ -369,6 +380,18 @@ func (s *Store) applyLayer(ctx context.Context, t *tree, src string) error {
 		unix.Close(fd)
 	}
 	return nil
+}
+
+// ownerWritable gives the owner rwx on the directory name under pfd,
+// which a lower layer may have left without write permission (Fedora's
+// / and /usr/bin are 0555): without root, nothing could be written or
+// deleted in it. The layer's own mode is set again at its end.
+func ownerWritable(pfd int, name string) error {
+	st, ok, err := lstatAt(pfd, name)
+	if err != nil || !ok || st.Mode&0o700 == 0o700 {
+		return err
+	}
+	return unix.Fchmodat(pfd, name, st.Mode&0o7777|0o700, 0)
 }
 
 // applyOpaque empties the directory rel of dst when the layer's

@@ -444,7 +444,7 @@ func (s *Store) RemoveImage(ctx context.Context, ref string) error {
 		if err != nil {
 			continue
 		}
-		if err := os.Rename(s.layerPath(hexPart), filepath.Join(trash, "l")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := renameDir(s.layerPath(hexPart), filepath.Join(trash, "l")); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("image: remove unpacked layer", "diffID", l.DiffID, "err", err)
 		}
 		doomed = append(doomed, trash)
@@ -499,16 +499,19 @@ func (s *Store) addImageLocked(img *imageRecord) (*imageRecord, error) {
 }
 
 // flights runs one call per key at a time; callers arriving meanwhile
-// share its result.
+// share its result, except a failure caused by the context of the
+// caller that ran it: a caller whose own context is still live then
+// runs the call itself.
 type flights struct {
 	mu sync.Mutex
 	m  map[string]*flight
 }
 
 type flight struct {
-	done chan struct{}
-	val  any
-	err  error
+	done    chan struct{}
+	waiters int // callers sharing the result (for tests)
+	val     any
+	err     error
 }
 
 func (g *flights) do(ctx context.Context, key string, fn func() (any, error)) (any, error) {
@@ -517,9 +520,13 @@ func (g *flights) do(ctx context.Context, key string, fn func() (any, error)) (a
 		g.m = map[string]*flight{}
 	}
 	if f, ok := g.m[key]; ok {
+		f.waiters++
 		g.mu.Unlock()
 		select {
 		case <-f.done:
+			if ctx.Err() == nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) {
+				return g.do(ctx, key, fn) // the other caller gave up, not us
+			}
 			return f.val, f.err
 		case <-ctx.Done():
 			return nil, ctx.Err()

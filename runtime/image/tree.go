@@ -219,6 +219,26 @@ func removeTree(dir string) error {
 	return removeAllAt(pfd, base)
 }
 
+// renameDir renames the directory from to to. Moving a directory to
+// another parent rewrites its ".." entry, which needs write permission
+// on it (without root): a layer's root may have none (Fedora's / is
+// 0555), so it is made owner-writable for the move and its mode put back.
+func renameDir(from, to string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(from, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Mode&0o200 != 0 {
+		return os.Rename(from, to)
+	}
+	if err := unix.Chmod(from, st.Mode&0o7777|0o700); err != nil {
+		return &os.PathError{Op: "chmod", Path: from, Err: err}
+	}
+	if err := os.Rename(from, to); err != nil {
+		_ = unix.Chmod(from, st.Mode&0o7777)
+		return err
+	}
+	_ = unix.Chmod(to, st.Mode&0o7777)
+	return nil
+}
+
 // cleanEntryName checks a tar entry or hard-link name and returns it
 // relative and clean ("." for the root). Absolute names and any ".."
 // element are refused rather than rewritten.

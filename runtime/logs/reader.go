@@ -108,6 +108,9 @@ func (r *reader) read(ctx context.Context, path, k string) error {
 	if err != nil {
 		return err
 	}
+	// Without a live file, the rotated files read now are told apart from
+	// those a writer rotates before Follow first finds a live file.
+	readAtStart := map[string]bool{}
 	for _, name := range old {
 		if st, err := os.Stat(name); err == nil && liveStat != nil &&
 			(os.SameFile(st, liveStat) || st.ModTime().After(liveStat.ModTime())) {
@@ -118,6 +121,7 @@ func (r *reader) read(ctx context.Context, path, k string) error {
 		if err := r.readFile(name); err != nil {
 			return err
 		}
+		readAtStart[name] = true
 	}
 	var lr *lineReader
 	if live != nil {
@@ -192,10 +196,12 @@ func (r *reader) read(ctx context.Context, path, k string) error {
 				liveStat = st // its last write: later files are newer
 			}
 			live.Close()
-			if err := r.catchUp(path, liveStat, next); err != nil {
-				next.Close()
-				return err
-			}
+		}
+		// The first live file found may have been rotated already (a first
+		// write past MaxSize): its rotated files come first.
+		if err := r.catchUp(path, liveStat, readAtStart, next); err != nil {
+			next.Close()
+			return err
 		}
 		live, liveStat = next, nextStat
 		lr = &lineReader{f: live, name: path}
@@ -213,11 +219,13 @@ func (r *reader) read(ctx context.Context, path, k string) error {
 }
 
 // catchUp reads the rotated files that came after prev (the live file
-// until now) and before next (the live file now, which may itself have
-// been rotated since). Files are placed by identity where they can be,
-// and by modification time where the file to compare with has been
-// removed by a rotation: a file written after another has a later time.
-func (r *reader) catchUp(path string, prev os.FileInfo, next *os.File) error {
+// until now; nil when there was none, and then the rotated files read
+// already are in done) and before next (the live file now, which may
+// itself have been rotated since). Files are placed by identity where
+// they can be, and by modification time where the file to compare with
+// has been removed by a rotation: a file written after another has a
+// later time.
+func (r *reader) catchUp(path string, prev os.FileInfo, done map[string]bool, next *os.File) error {
 	old, err := rotatedFiles(path)
 	if err != nil {
 		return err
@@ -228,7 +236,7 @@ func (r *reader) catchUp(path string, prev os.FileInfo, next *os.File) error {
 	}
 	found := false
 	for i, name := range old {
-		if st, err := os.Stat(name); err == nil && os.SameFile(st, prev) {
+		if st, err := os.Stat(name); err == nil && prev != nil && os.SameFile(st, prev) {
 			old, found = old[i+1:], true
 			break
 		}
@@ -241,7 +249,10 @@ func (r *reader) catchUp(path string, prev os.FileInfo, next *os.File) error {
 		if os.SameFile(st, nextStat) || st.ModTime().After(nextStat.ModTime()) {
 			break // next, or after it
 		}
-		if !found && st.ModTime().Before(prev.ModTime()) {
+		if prev == nil && done[name] {
+			continue // read before there was a live file
+		}
+		if !found && prev != nil && st.ModTime().Before(prev.ModTime()) {
 			continue // before what we read
 		}
 		if err := r.readFile(name); err != nil {

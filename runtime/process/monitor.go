@@ -59,6 +59,10 @@ func RunMonitorIfRequested() {
 // report is how a monitor tells the driver, on its descriptor 3, that
 // the container started ("ok") or why not ("error <message>").
 func runMonitor(dir string) int {
+	// Nothing the monitor inherited beyond its standard descriptors
+	// (the report pipe, whatever the driver's own parent left open)
+	// reaches the container's process.
+	closeOnExecFrom(3)
 	report := os.NewFile(3, "report")
 	fail := func(format string, args ...any) int {
 		msg := fmt.Sprintf(format, args...)
@@ -178,6 +182,22 @@ func runMonitor(dir string) int {
 		return 1
 	}
 	return 0
+}
+
+// closeOnExecFrom marks every open descriptor from lowfd up close-on-exec.
+func closeOnExecFrom(lowfd int) {
+	if unix.CloseRange(uint(lowfd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
+	ents, err := os.ReadDir("/proc/self/fd") // kernels before 5.11
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= lowfd {
+			unix.CloseOnExec(fd)
+		}
+	}
 }
 
 // credential is the identity a process of spec runs as; nil keeps the

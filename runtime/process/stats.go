@@ -18,10 +18,11 @@ const clockTick = 10 * time.Millisecond
 
 // ContainerStats measures the processes of a running container: every
 // descendant of its monitor, found by walking /proc. CPU is each
-// process's run time from /proc/<pid>/schedstat (nanoseconds; utime +
-// stime of /proc/<pid>/stat when the kernel has no schedstat) plus the
-// CPU time of the children it has reaped (cutime + cstime); it can go
-// down when a process exits unreaped. Memory is the sum of their VmRSS,
+// process's run time, all its threads': the larger of its threads'
+// /proc/<pid>/task/<tid>/schedstat (nanoseconds, live threads) and
+// utime + stime of /proc/<pid>/stat (clock ticks, every thread), plus
+// the CPU time of the children it has reaped (cutime + cstime); it can
+// go down when a process exits unreaped. Memory is the sum of their VmRSS,
 // both as usage and as working set: pages shared between the processes
 // (the image's binaries) count once per process, and the page cache of
 // files they read does not count. The processes of an Exec are the
@@ -51,11 +52,9 @@ func (d *Driver) ContainerStats(ctx context.Context, id string) (*runtime.Contai
 		if err != nil {
 			continue // exited meanwhile
 		}
-		if ns, ok := schedRuntime(p); ok {
-			cpu += ns
-		} else {
-			cpu += (st.utime + st.stime) * uint64(clockTick)
-		}
+		// utime+stime cover every thread, those gone included, in ticks;
+		// the threads' schedstat is finer for those alive.
+		cpu += max(schedRuntime(p), (st.utime+st.stime)*uint64(clockTick))
 		cpu += (st.cutime + st.cstime) * uint64(clockTick)
 		rss += vmRSS(p)
 	}
@@ -83,19 +82,27 @@ func descendants(pid int) []int {
 	return out
 }
 
-// schedRuntime returns the time pid has run on a CPU, from
-// /proc/<pid>/schedstat.
-func schedRuntime(pid int) (uint64, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/schedstat")
+// schedRuntime returns the time the live threads of pid have run on a
+// CPU, from /proc/<pid>/task/*/schedstat (/proc/<pid>/schedstat is its
+// main thread's alone); 0 when the kernel has no schedstat.
+func schedRuntime(pid int) uint64 {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, err := os.ReadDir(dir)
 	if err != nil {
-		return 0, false
+		return 0
 	}
-	f := bytes.Fields(data)
-	if len(f) == 0 {
-		return 0, false
+	var total uint64
+	for _, t := range tasks {
+		data, err := os.ReadFile(dir + t.Name() + "/schedstat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if f := bytes.Fields(data); len(f) > 0 {
+			n, _ := strconv.ParseUint(string(f[0]), 10, 64)
+			total += n
+		}
 	}
-	n, err := strconv.ParseUint(string(f[0]), 10, 64)
-	return n, err == nil
+	return total
 }
 
 // vmRSS returns the resident memory of pid in bytes, from
