@@ -90,10 +90,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
 	line := func(ev *registry.Event) []byte { return ev.Line() }
 	if asTable {
 		line = func(ev *registry.Event) []byte {
-			if ev.Object == nil { // BOOKMARK, ERROR
+			obj := ev.Object()
+			if obj == nil { // BOOKMARK, ERROR
 				return ev.Line()
 			}
-			l, err := s.tableEventLine(t.kind, ev.Type, ev.Object, topts)
+			l, err := s.tableEventLine(t.kind, ev.Type, obj, topts)
 			if err != nil {
 				s.log.Error("a watch event as a table", "err", err)
 				return nil

@@ -87,6 +87,9 @@ func (c *Client) create(ctx context.Context, in, out api.Object, o WriteOptions)
 	if err != nil {
 		return err
 	}
+	if o.DiscardResult {
+		return nil
+	}
 	return c.decode("create", path, data, out)
 }
 
@@ -125,6 +128,9 @@ func (c *Client) update(ctx context.Context, verb, sub string, in, out api.Objec
 	if err != nil {
 		return err
 	}
+	if o.DiscardResult {
+		return nil
+	}
 	return c.decode(verb, path, data, out)
 }
 
@@ -161,6 +167,9 @@ func (c *Client) patch(ctx context.Context, sub, namespace, name string, pt Patc
 		body: patch, contentType: string(pt)})
 	if err != nil {
 		return err
+	}
+	if o.DiscardResult {
+		return nil
 	}
 	return c.decode("patch", path, data, out)
 }

@@ -101,6 +101,21 @@ func testVerbs(t *testing.T, c *client.Client) {
 	require.NoError(t, c.Create(ctx, dry, client.DryRunAll))
 	require.ErrorIs(t, c.Get(ctx, "default", "dry", &api.Pod{}), api.ErrNotFound)
 
+	// DiscardResult stores the write but leaves the object as sent.
+	fire := pod("default", "fire-and-forget", nil)
+	require.NoError(t, c.Create(ctx, fire, client.DiscardResult))
+	require.Empty(t, fire.UID, "not decoded")
+	require.Empty(t, fire.ResourceVersion, "not decoded")
+	var stored api.Pod
+	require.NoError(t, c.Get(ctx, "default", "fire-and-forget", &stored))
+	require.NotEmpty(t, stored.UID)
+	require.NoError(t, c.Patch(ctx, fire, client.MergePatch, []byte(`{"metadata":{"labels":{"p":"1"}}}`), client.DiscardResult))
+	require.Empty(t, fire.Labels["p"], "not decoded")
+	require.NoError(t, c.Get(ctx, "default", "fire-and-forget", &stored))
+	require.Equal(t, "1", stored.Labels["p"])
+	require.ErrorIs(t, c.Create(ctx, pod("default", "fire-and-forget", nil), client.DiscardResult), api.ErrAlreadyExists)
+	require.NoError(t, c.Delete(ctx, &stored))
+
 	// Patch: merge, strategic, JSON.
 	require.NoError(t, c.Patch(ctx, &got, client.MergePatch, []byte(`{"metadata":{"labels":{"merge":"yes"}}}`)))
 	require.Equal(t, "yes", got.Labels["merge"])

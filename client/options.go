@@ -153,6 +153,11 @@ type WriteOptions struct {
 	DryRun bool
 	// FieldManager names the writer, for server-side field ownership.
 	FieldManager string
+	// DiscardResult: the server's answer (the object as stored) is not
+	// decoded into the object passed, which keeps what was sent. For a
+	// writer that never reads it back, such as an event recorder, this
+	// saves a JSON decode per write; errors are reported as usual.
+	DiscardResult bool
 }
 
 // WriteOption changes WriteOptions.
@@ -167,6 +172,9 @@ func (o WriteOptions) ApplyToWrite(dst *WriteOptions) {
 	}
 	if o.FieldManager != "" {
 		dst.FieldManager = o.FieldManager
+	}
+	if o.DiscardResult {
+		dst.DiscardResult = true
 	}
 }
 
@@ -200,6 +208,16 @@ func (dryRunAll) ApplyToWrite(o *WriteOptions) { o.DryRun = true }
 
 // ApplyToDelete sets DryRun.
 func (dryRunAll) ApplyToDelete(o *DeleteOptions) { o.DryRun = true }
+
+// DiscardResult makes Create, Update, UpdateStatus, Patch and
+// PatchStatus leave the object passed as it is instead of decoding the
+// stored object into it (see WriteOptions.DiscardResult).
+var DiscardResult discardResult
+
+type discardResult struct{}
+
+// ApplyToWrite sets DiscardResult.
+func (discardResult) ApplyToWrite(o *WriteOptions) { o.DiscardResult = true }
 
 // DeletionPropagation says what happens to an object's dependents when it
 // is deleted.

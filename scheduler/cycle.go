@@ -150,7 +150,7 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	var feasible []*framework.NodeInfo
 	if nom := pod.Status.NominatedNodeName; nom != "" {
 		if ni := snap.Get(nom); ni != nil && (allowed == nil || has(allowed, nom)) {
-			s := f.filterWithNominated(ctx, state, pod, ni, filters)
+			s := f.filterNominatedBy(ctx, f.cycleNominator(), state, pod, ni, filters)
 			if s.IsSuccess() {
 				feasible = []*framework.NodeInfo{ni}
 				res.Verdicts = []NodeVerdict{{Node: nom}}
@@ -397,12 +397,13 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 	var firstErr atomic.Pointer[framework.Status]
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	nominator := f.cycleNominator()
 	parallelize(fctx, f.deps.parallelism, n, func(i int) bool {
 		storeMax(&handed, int64(i)+1)
 		if found.Load() >= int64(want) || firstErr.Load() != nil {
 			return false
 		}
-		s := f.filterWithNominated(fctx, state, pod, nodes[(start+i)%n], filters)
+		s := f.filterNominatedBy(fctx, nominator, state, pod, nodes[(start+i)%n], filters)
 		statuses[i] = s
 		done[i] = true
 		if s.IsSuccess() {
@@ -490,11 +491,17 @@ func putFilterScratch(sc *filterScratch, used int) {
 // (so the room preemption made for them is kept) and without (so that
 // affinity to them is not taken for granted). Both must pass.
 func (f *Framework) filterWithNominated(ctx context.Context, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo, filters []framework.FilterPlugin) *framework.Status {
-	if f.nominator == nil {
+	return f.filterNominatedBy(ctx, f.cycleNominator(), state, pod, node, filters)
+}
+
+// filterNominatedBy is filterWithNominated with the pods nominated by
+// nominator (nil: none), which filterNodes looks up once per cycle.
+func (f *Framework) filterNominatedBy(ctx context.Context, nominator Nominator, state *framework.CycleState, pod *api.Pod, node *framework.NodeInfo, filters []framework.FilterPlugin) *framework.Status {
+	if nominator == nil {
 		return f.runFilters(ctx, state, pod, node, filters)
 	}
 	var add []*framework.PodInfo
-	for _, pi := range f.nominator.NominatedPodsForNode(node.Name()) {
+	for _, pi := range nominator.NominatedPodsForNode(node.Name()) {
 		if pi.Pod.UID != pod.UID && queuesort.Priority(pi.Pod) >= queuesort.Priority(pod) {
 			add = append(add, pi)
 		}

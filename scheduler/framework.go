@@ -379,6 +379,24 @@ type Nominator interface {
 	NominatedPodsForNode(node string) []*framework.PodInfo
 }
 
+// NominationCounter is a Nominator that tells cheaply how many pods are
+// nominated at all (an optional interface): a cycle that finds none skips
+// asking NominatedPodsForNode for each node, thousands of calls a cycle
+// (the scheduling queue takes its lock for each). It is read once per
+// cycle, from the scheduling goroutine.
+type NominationCounter interface {
+	NumNominatedPods() int
+}
+
+// cycleNominator returns the Nominator a cycle starting now consults:
+// nil if there is none or it says no pod is nominated.
+func (f *Framework) cycleNominator() Nominator {
+	if c, ok := f.nominator.(NominationCounter); ok && c.NumNominatedPods() == 0 {
+		return nil
+	}
+	return f.nominator
+}
+
 // SetNominator sets where Schedule finds the nominated pods.
 func (f *Framework) SetNominator(n Nominator) { f.nominator = n }
 

@@ -274,7 +274,6 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *framework.QueuedPodInfo
 		return
 	}
 	start := s.cfg.Clock.Now()
-	log := s.log.With("pod", pod.Namespace+"/"+pod.Name)
 	if err := s.cache.UpdateSnapshot(s.snapshot); err != nil {
 		s.fail(ctx, fw, pi, cycle, start, framework.AsStatus(fmt.Errorf("snapshot: %w", err)), nil)
 		return
@@ -288,7 +287,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *framework.QueuedPodInfo
 		if res.NominatedNode != "" {
 			s.queue.AddNominatedPod(pi.PodInfo, res.NominatedNode)
 		}
-		log.Debug("pod not scheduled", "status", res.Status.Code(), "message", res.Status.Message())
+		s.log.Debug("pod not scheduled", "pod", pod.Namespace+"/"+pod.Name, "status", res.Status.Code(), "message", res.Status.Message())
 		s.fail(ctx, fw, pi, cycle, start, res.Status, res.UnschedulablePlugins)
 		return
 	}

@@ -69,10 +69,10 @@ func TestWatchCacheStressNoGapsNoReorder(t *testing.T) {
 			for {
 				evs, more := w.Next(ctx)
 				for _, ev := range evs {
-					if ev.Object == nil {
+					if ev.Object() == nil {
 						continue
 					}
-					n, _ := strconv.ParseInt(ev.Object.GetObjectMeta().ResourceVersion, 10, 64)
+					n, _ := strconv.ParseInt(ev.Object().GetObjectMeta().ResourceVersion, 10, 64)
 					res.got = append(res.got, n)
 				}
 				if !more {

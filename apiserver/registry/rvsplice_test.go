@@ -102,7 +102,7 @@ func TestWatchCacheLinesMatchEncode(t *testing.T) {
 			}
 			types = append(types, e.Type)
 			require.NotNil(t, e.stored, "the event was not spliced")
-			want, err := scheme.Encode(e.Object)
+			want, err := scheme.Encode(e.Object())
 			require.NoError(t, err)
 			assert.Equal(t, string(want), string(e.WatchEvent().Object), e.Type)
 		}

@@ -166,7 +166,7 @@ func (w *Watcher) Next(ctx context.Context) ([]*Event, bool) {
 	if len(w.initial) > 0 {
 		n := min(len(w.initial), maxBatch)
 		for _, obj := range w.initial[:n] {
-			w.batch = append(w.batch, &Event{Type: api.WatchAdded, Object: obj, r: w.r})
+			w.batch = append(w.batch, &Event{Type: api.WatchAdded, object: obj, r: w.r})
 		}
 		w.initial = w.initial[n:]
 		w.r.watch.events.Add(uint64(n))
@@ -270,7 +270,7 @@ func (r *Registry) translate(e store.Event, opts *ListOptions) (*Event, error) {
 		if err != nil || !r.matches(obj, opts) {
 			return nil, err
 		}
-		return &Event{Type: api.WatchAdded, Object: obj, r: r}, nil
+		return &Event{Type: api.WatchAdded, object: obj, r: r}, nil
 	case store.EventModified:
 		cur, err := r.decode(e.KV)
 		if err != nil {
@@ -283,12 +283,12 @@ func (r *Registry) translate(e store.Event, opts *ListOptions) (*Event, error) {
 		now, was := r.matches(cur, opts), r.matches(prev, opts)
 		switch {
 		case now && was:
-			return &Event{Type: api.WatchModified, Object: cur, r: r}, nil
+			return &Event{Type: api.WatchModified, object: cur, r: r}, nil
 		case now:
-			return &Event{Type: api.WatchAdded, Object: cur, r: r}, nil
+			return &Event{Type: api.WatchAdded, object: cur, r: r}, nil
 		case was:
 			prev.GetObjectMeta().ResourceVersion = strconv.FormatInt(e.Revision, 10)
-			return &Event{Type: api.WatchDeleted, Object: prev, r: r}, nil
+			return &Event{Type: api.WatchDeleted, object: prev, r: r}, nil
 		}
 		return nil, nil
 	case store.EventDeleted:
@@ -297,7 +297,7 @@ func (r *Registry) translate(e store.Event, opts *ListOptions) (*Event, error) {
 			return nil, err
 		}
 		prev.GetObjectMeta().ResourceVersion = strconv.FormatInt(e.Revision, 10)
-		return &Event{Type: api.WatchDeleted, Object: prev, r: r}, nil
+		return &Event{Type: api.WatchDeleted, object: prev, r: r}, nil
 	}
 	return nil, nil
 }

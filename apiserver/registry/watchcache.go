@@ -83,10 +83,15 @@ const maxBatch = 64
 type Event struct {
 	// Type is ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.
 	Type api.WatchEventType
-	// Object is the object of an ADDED, MODIFIED or DELETED event (for
-	// DELETED, its last state, with the resourceVersion of the deletion);
-	// nil for BOOKMARK and ERROR.
-	Object api.Object
+
+	// object is the decoded object, or nil until Object decodes lazy.
+	object api.Object
+	// lazy, for an event of the watch cache, decodes the stored value
+	// lazyKV (with the resourceVersion lazyRev if not 0) on first use: a
+	// watch streamed as JSON splices the stored bytes and never needs it.
+	lazy    *lazyObject
+	lazyKV  *store.KeyValue
+	lazyRev int64
 
 	r      *Registry
 	raw    []byte // the encoded object, for BOOKMARK and ERROR
@@ -96,6 +101,24 @@ type Event struct {
 	wire   api.WatchEventType // Type, or ERROR if Object failed to encode
 	line   []byte             // {"type":...,"object":...}\n
 	obj    int                // where the object starts in line
+}
+
+// Object returns the object of an ADDED, MODIFIED or DELETED event (for
+// DELETED, its last state, with the resourceVersion of the deletion); nil
+// for BOOKMARK and ERROR. An event of the watch cache decodes its stored
+// value on the first call (once for every watcher sharing the event); if
+// that fails, which does not happen to a value the registry wrote, the
+// error is logged and Object returns nil.
+func (e *Event) Object() api.Object {
+	if e.lazy == nil {
+		return e.object
+	}
+	obj, err := e.lazy.get(e.r, e.lazyKV, e.lazyRev)
+	if err != nil {
+		e.r.log.Error("decode a watch event's object", "key", e.lazyKV.Key, "err", err)
+		return nil
+	}
+	return obj
 }
 
 // Line returns the event as one line of a watch stream:
@@ -125,7 +148,7 @@ func (e *Event) encode() {
 	}
 	if data == nil {
 		var err error
-		if data, err = e.r.scheme.Encode(e.Object); err != nil {
+		if data, err = e.r.scheme.Encode(e.Object()); err != nil {
 			e.r.log.Error("encode a watch event", "type", e.Type, "err", err)
 			e.wire = api.WatchError
 			data = e.r.errorEvent(api.NewInternalError(fmt.Errorf("encode the watch event: %w", err))).raw
@@ -524,28 +547,24 @@ const (
 	outDeleted         // DELETED, prev
 )
 
-// event returns the shared wire event of kind k.
+// event returns the shared wire event of kind k. Its object is decoded
+// only if asked for (Event.Object): the JSON line splices the stored value.
 func (ce *cacheEvent) event(r *Registry, k int) (*Event, error) {
-	var obj api.Object
-	var err error
 	typ := api.WatchAdded
 	kv, rev := ce.se.KV, ce.se.KV.ModRevision
+	lazy, lazyRev := &ce.cur, int64(0)
 	switch k {
-	case outAdded:
-		obj, err = ce.cur.get(r, kv, 0)
 	case outModified:
 		typ = api.WatchModified
-		obj, err = ce.cur.get(r, kv, 0)
 	case outDeleted:
 		typ = api.WatchDeleted
 		kv, rev = ce.se.Prev, ce.se.Revision
-		obj, err = ce.prev.get(r, kv, rev)
-	}
-	if err != nil {
-		return nil, err
+		lazy, lazyRev = &ce.prev, rev
 	}
 	o := &ce.out[k]
-	o.once.Do(func() { o.ev = &Event{Type: typ, Object: obj, r: r, stored: kv.Value, rev: rev} })
+	o.once.Do(func() {
+		o.ev = &Event{Type: typ, lazy: lazy, lazyKV: kv, lazyRev: lazyRev, r: r, stored: kv.Value, rev: rev}
+	})
 	return o.ev, nil
 }
 

@@ -57,8 +57,8 @@ func TestWatchCacheSharesEvents(t *testing.T) {
 	require.Len(t, evA, 1)
 	require.Same(t, evAll[0], evA[0], "one Event for every watcher")
 	require.Equal(t, api.WatchAdded, evA[0].Type)
-	require.Equal(t, "p1", evA[0].Object.GetObjectMeta().Name, "the decoded object is there")
-	require.Equal(t, created.GetObjectMeta().ResourceVersion, evA[0].Object.GetObjectMeta().ResourceVersion)
+	require.Equal(t, "p1", evA[0].Object().GetObjectMeta().Name, "the decoded object is there")
+	require.Equal(t, created.GetObjectMeta().ResourceVersion, evA[0].Object().GetObjectMeta().ResourceVersion)
 	require.Equal(t, &evAll[0].Line()[0], &evA[0].Line()[0], "one encoding for every watcher")
 	typ, name, rv := eventMeta(t, evA[0].WatchEvent())
 	require.Equal(t, step{api.WatchAdded, "p1"}, step{typ, name})
@@ -70,7 +70,7 @@ func TestWatchCacheSharesEvents(t *testing.T) {
 	require.NoError(t, err)
 	evB, _ := nextEvents(t, inB)
 	require.Len(t, evB, 1)
-	require.Equal(t, "p2", evB[0].Object.GetObjectMeta().Name)
+	require.Equal(t, "p2", evB[0].Object().GetObjectMeta().Name)
 
 	// A selector watcher gets its own ADDED (the object starts matching)
 	// while the others get the shared MODIFIED.
@@ -85,7 +85,7 @@ func TestWatchCacheSharesEvents(t *testing.T) {
 	evA, _ = nextEvents(t, inA)
 	require.Equal(t, api.WatchAdded, evS[0].Type)
 	require.Equal(t, api.WatchModified, evA[0].Type)
-	require.Same(t, evS[0].Object, evA[0].Object, "the object is decoded once")
+	require.Same(t, evS[0].Object(), evA[0].Object(), "the object is decoded once")
 	require.Equal(t, uint64(0), pods.WatchStats().StoreWatches, "every watch was served from the cache")
 	require.Equal(t, int64(4), pods.WatchStats().Watchers)
 }
@@ -122,7 +122,7 @@ func TestWatchCacheEndsSlowWatcher(t *testing.T) {
 		evs, more := nextEvents(t, again)
 		require.True(t, more)
 		for _, ev := range evs {
-			names = append(names, ev.Object.GetObjectMeta().Name)
+			names = append(names, ev.Object().GetObjectMeta().Name)
 		}
 	}
 	require.Equal(t, []string{"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"}, names)
@@ -146,11 +146,11 @@ func TestWatchCacheWindow(t *testing.T) {
 	require.Equal(t, uint64(0), pods.WatchStats().StoreWatches)
 	evs, _ := nextEvents(t, w)
 	require.Len(t, evs, 4)
-	require.Equal(t, "p2", evs[0].Object.GetObjectMeta().Name)
+	require.Equal(t, "p2", evs[0].Object().GetObjectMeta().Name)
 	w = newWatcher(t, pods, "a", registry.ListOptions{ResourceVersion: rvs[0]})
 	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
 	evs, _ = nextEvents(t, w)
-	require.Equal(t, "p1", evs[0].Object.GetObjectMeta().Name)
+	require.Equal(t, "p1", evs[0].Object().GetObjectMeta().Name)
 }
 
 // TestWatchCacheOff runs the selector transitions with and without the
@@ -343,7 +343,7 @@ func TestWatchCacheBytesBound(t *testing.T) {
 		evs, more := nextEvents(t, again)
 		require.True(t, more)
 		for _, ev := range evs {
-			names = append(names, ev.Object.GetObjectMeta().Name)
+			names = append(names, ev.Object().GetObjectMeta().Name)
 		}
 	}
 	require.Equal(t, []string{"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"}, names)
@@ -353,7 +353,7 @@ func TestWatchCacheBytesBound(t *testing.T) {
 	require.Equal(t, uint64(1), pods.WatchStats().StoreWatches)
 	evs, _ := nextEvents(t, recent)
 	require.Len(t, evs, 1)
-	require.Equal(t, "p9", evs[0].Object.GetObjectMeta().Name)
+	require.Equal(t, "p9", evs[0].Object().GetObjectMeta().Name)
 }
 
 // TestWatchCacheBytesBoundKeepsNewest has a cache smaller than one
@@ -370,7 +370,7 @@ func TestWatchCacheBytesBoundKeepsNewest(t *testing.T) {
 		evs, more := nextEvents(t, reader)
 		require.True(t, more)
 		require.Len(t, evs, 1)
-		require.Equal(t, fmt.Sprintf("p%d", i), evs[0].Object.GetObjectMeta().Name)
+		require.Equal(t, fmt.Sprintf("p%d", i), evs[0].Object().GetObjectMeta().Name)
 		require.Equal(t, int64(1), pods.WatchStats().CacheEvents)
 	}
 	require.Equal(t, uint64(0), pods.WatchStats().StoreWatches)
@@ -435,12 +435,12 @@ func TestWatchCacheStopsWhenIdle(t *testing.T) {
 	require.True(t, pods.WatchCacheRunning(nil), "started again")
 	evs, _ := nextEvents(t, w)
 	require.Len(t, evs, 1)
-	require.Equal(t, "p1", evs[0].Object.GetObjectMeta().Name)
+	require.Equal(t, "p1", evs[0].Object().GetObjectMeta().Name)
 	_, err = pods.Create(ctx, pod("a", "p2", nil), registry.CreateOptions{})
 	require.NoError(t, err)
 	evs, _ = nextEvents(t, w)
 	require.Len(t, evs, 1)
-	require.Equal(t, "p2", evs[0].Object.GetObjectMeta().Name)
+	require.Equal(t, "p2", evs[0].Object().GetObjectMeta().Name)
 	require.NoError(t, pods.Close())
 }
 

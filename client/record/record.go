@@ -20,8 +20,12 @@
 // combined into one; each message is its own series.
 //
 // Event and Eventf may be called from any number of goroutines; one
-// goroutine runs Run, which owns the aggregation state and makes every
-// write, one at a time.
+// goroutine runs Run, which decides what to write (aggregation and rate
+// limit) and hands the writes to Config.Writers goroutines of its own.
+// The writes of one series (the Event object, its patches) are made by
+// one writer, in order; different series are written concurrently, so a
+// burst of events (one "Scheduled" per pod at thousands of pods a
+// second) is not limited to one write round trip at a time.
 package record
 
 import (
@@ -29,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -44,6 +49,7 @@ const (
 	DefaultBurst             = 25
 	DefaultRefillInterval    = 5 * time.Minute
 	DefaultCacheSize         = 4096
+	DefaultWriters           = 32
 )
 
 // maxMessage is the longest message an Event may have.
@@ -88,6 +94,10 @@ type Config struct {
 	// aggregation and rate limiting (least recently used first out). 0
 	// means DefaultCacheSize.
 	CacheSize int
+	// Writers is how many writes Run makes concurrently, each series of
+	// events being written by one of them in order. 0 means
+	// DefaultWriters.
+	Writers int
 	// Clock gives the time of events. nil means the system clock.
 	Clock Clock
 	// Logger receives the recorder's log lines (dropped events, failed
@@ -112,6 +122,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("record: Config.RefillInterval is %v: must be positive, or 0 for the default (%v)", c.RefillInterval, DefaultRefillInterval)
 	case c.CacheSize < 0:
 		return fmt.Errorf("record: Config.CacheSize is %d: must be positive, or 0 for the default (%d)", c.CacheSize, DefaultCacheSize)
+	case c.Writers < 0:
+		return fmt.Errorf("record: Config.Writers is %d: must be positive, or 0 for the default (%d)", c.Writers, DefaultWriters)
 	}
 	return nil
 }
@@ -125,7 +137,9 @@ type Recorder struct {
 	clock   Clock
 	log     *slog.Logger
 	queue   chan queued
-	core    *correlator // used by Run's goroutine only
+	writers int
+	coreMu  sync.Mutex  // guards core: Run observes, its writers recreate and forget
+	core    *correlator // guarded by coreMu
 	running atomic.Bool
 	dropped atomic.Int64
 }
@@ -159,6 +173,9 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
 	}
+	if cfg.Writers == 0 {
+		cfg.Writers = DefaultWriters
+	}
 	if cfg.Instance == "" {
 		cfg.Instance = cfg.Component
 		if cfg.Host != "" {
@@ -172,13 +189,14 @@ func New(cfg Config) (*Recorder, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Recorder{
-		c:      cfg.Client,
-		source: api.EventSource{Component: cfg.Component, Host: cfg.Host},
-		inst:   cfg.Instance,
-		clock:  cfg.Clock,
-		log:    cfg.Logger,
-		queue:  make(chan queued, cfg.QueueSize),
-		core:   newCorrelator(cfg.AggregationWindow, cfg.Burst, cfg.RefillInterval, cfg.CacheSize),
+		c:       cfg.Client,
+		source:  api.EventSource{Component: cfg.Component, Host: cfg.Host},
+		inst:    cfg.Instance,
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		queue:   make(chan queued, cfg.QueueSize),
+		writers: cfg.Writers,
+		core:    newCorrelator(cfg.AggregationWindow, cfg.Burst, cfg.RefillInterval, cfg.CacheSize),
 	}, nil
 }
 
@@ -274,26 +292,110 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Run writes the queued events until ctx ends, then returns nil; events
-// still queued then are not written (see Flush). Only one Run may run at a
-// time.
+// Run writes the queued events until ctx ends, then returns nil once
+// its writers have stopped; events still queued then are not written
+// (see Flush). Only one Run may run at a time.
 func (r *Recorder) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("record: Run is already running")
 	}
 	defer r.running.Store(false)
+	if ctx.Err() != nil {
+		return nil
+	}
+	// Each writer has a short queue of its own: when every writer is
+	// behind, Run waits, and Event drops what no longer fits in r.queue.
+	writers := make([]chan write, r.writers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range writers {
+		writers[i] = make(chan write, 16)
+		wg.Go(func() { r.writeLoop(ctx, writers[i]) })
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case q := <-r.queue:
 			if q.flushed != nil {
-				close(q.flushed)
+				r.flush(ctx, writers, q.flushed)
 				continue
 			}
-			r.write(ctx, q.ev, q.now)
+			r.coreMu.Lock()
+			key := aggregationKey(q.ev)
+			act := r.core.observe(q.ev, q.now)
+			r.coreMu.Unlock()
+			if act == actionDrop {
+				r.dropped.Add(1)
+				r.log.Debug("event dropped: rate limit of the object", "object", q.ev.InvolvedObject.Name, "reason", q.ev.Reason)
+				continue
+			}
+			// One series, one writer: its create comes before its patches.
+			select {
+			case writers[shard(key, len(writers))] <- write{ev: q.ev, now: q.now, act: act}:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 	}
+}
+
+// write is one write handed by Run to a writer: act on ev; or, if
+// flushed is set, a Flush mark that the writer reports reaching on it.
+type write struct {
+	ev      *api.Event
+	now     time.Time
+	act     action
+	flushed chan<- struct{}
+}
+
+// writeLoop makes the writes of ws, in order, until ctx ends.
+func (r *Recorder) writeLoop(ctx context.Context, ws <-chan write) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w := <-ws:
+			if w.flushed != nil {
+				w.flushed <- struct{}{}
+				continue
+			}
+			r.write(ctx, w.ev, w.now, w.act)
+		}
+	}
+}
+
+// flush closes done once every writer has made the writes handed to it
+// before, without holding Run meanwhile.
+func (r *Recorder) flush(ctx context.Context, writers []chan write, done chan struct{}) {
+	reached := make(chan struct{}, len(writers))
+	for _, ws := range writers {
+		select {
+		case ws <- write{flushed: reached}:
+		case <-ctx.Done():
+			return
+		}
+	}
+	go func() {
+		for range writers {
+			select {
+			case <-reached:
+			case <-ctx.Done():
+				return
+			}
+		}
+		close(done)
+	}()
+}
+
+// shard maps a series key to one of n writers (FNV-1a).
+func shard(key string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % uint32(n))
 }
 
 // Flush waits until Run has handled (written, or dropped by the rate
@@ -316,15 +418,10 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 }
 
-// write writes one occurrence of an event.
-func (r *Recorder) write(ctx context.Context, ev *api.Event, now time.Time) {
-	act := r.core.observe(ev, now)
+// write writes one occurrence of an event, as observe decided (act).
+func (r *Recorder) write(ctx context.Context, ev *api.Event, now time.Time, act action) {
 	var err error
 	switch act {
-	case actionDrop:
-		r.dropped.Add(1)
-		r.log.Debug("event dropped: rate limit of the object", "object", ev.InvolvedObject.Name, "reason", ev.Reason)
-		return
 	case actionCreate:
 		err = r.create(ctx, ev, now)
 	case actionPatch:
@@ -332,12 +429,14 @@ func (r *Recorder) write(ctx context.Context, ev *api.Event, now time.Time) {
 		if errors.Is(err, api.ErrNotFound) {
 			// The Event expired on the server: start it again, keeping
 			// the count.
-			r.core.recreate(ev, now)
+			r.recreate(ev, now)
 			err = r.create(ctx, ev, now)
 		}
 	}
 	if err != nil {
+		r.coreMu.Lock()
 		r.core.forget(ev)
+		r.coreMu.Unlock()
 		if ctx.Err() == nil {
 			r.log.Error("write event", "action", act.String(), "event", ev.Namespace+"/"+ev.Name, "err", err)
 		}
@@ -345,17 +444,25 @@ func (r *Recorder) write(ctx context.Context, ev *api.Event, now time.Time) {
 }
 
 func (r *Recorder) create(ctx context.Context, ev *api.Event, now time.Time) error {
-	err := r.c.Create(ctx, ev)
+	// The recorder names its Events and never reads them back.
+	err := r.c.Create(ctx, ev, client.DiscardResult)
 	if errors.Is(err, api.ErrAlreadyExists) {
 		// Another recorder took the name: take another.
-		r.core.recreate(ev, now)
-		err = r.c.Create(ctx, ev)
+		r.recreate(ev, now)
+		err = r.c.Create(ctx, ev, client.DiscardResult)
 	}
 	return err
+}
+
+// recreate gives ev's series a new name (see correlator.recreate).
+func (r *Recorder) recreate(ev *api.Event, now time.Time) {
+	r.coreMu.Lock()
+	defer r.coreMu.Unlock()
+	r.core.recreate(ev, now)
 }
 
 func (r *Recorder) patch(ctx context.Context, ev *api.Event) error {
 	patch := fmt.Appendf(nil, `{"count":%d,"lastTimestamp":%q}`, ev.Count, ev.LastTimestamp.UTC().Format(time.RFC3339))
 	target := &api.Event{ObjectMeta: api.ObjectMeta{Namespace: ev.Namespace, Name: ev.Name}}
-	return r.c.Patch(ctx, target, client.MergePatch, patch)
+	return r.c.Patch(ctx, target, client.MergePatch, patch, client.DiscardResult)
 }

@@ -2,6 +2,7 @@ package record_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -243,4 +244,37 @@ func TestRecorderFlush(t *testing.T) {
 	var l api.EventList
 	require.NoError(t, c.List(context.Background(), &l)) // no polling: Flush waited
 	require.Len(t, l.Items, 3)
+}
+
+// TestRecorderWritersConcurrent: with several writers every event of a
+// burst about many objects is written, and the repeats of one series
+// still fold into one Event (its create comes before its patches).
+func TestRecorderWritersConcurrent(t *testing.T) {
+	c := newClient(t)
+	r, err := record.New(record.Config{Client: c, Component: "test", Writers: 4, QueueSize: 500})
+	require.NoError(t, err)
+	run(t, r)
+	const n = 100
+	for i := range n {
+		cm := &api.ConfigMap{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("cm-%d", i)}}
+		r.Event(cm, api.EventTypeNormal, "Created", "created")
+	}
+	same := &api.ConfigMap{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "same"}}
+	for range 5 {
+		r.Event(same, api.EventTypeNormal, "Synced", "synced")
+	}
+	require.NoError(t, r.Flush(context.Background()))
+	require.Zero(t, r.Dropped())
+	var l api.EventList
+	require.NoError(t, c.List(context.Background(), &l)) // no polling: Flush waited
+	require.Len(t, l.Items, n+1)
+	for _, ev := range l.Items {
+		if ev.InvolvedObject.Name == "same" {
+			require.EqualValues(t, 5, ev.Count, "the repeats fold into one Event")
+		} else {
+			require.EqualValues(t, 1, ev.Count)
+		}
+	}
+	_, err = record.New(record.Config{Client: c, Component: "x", Writers: -1})
+	require.ErrorContains(t, err, "Config.Writers is -1")
 }

@@ -15,6 +15,10 @@ func NewNodeInfo(node *api.Node, pods ...*api.Pod) *NodeInfo {
 // SetNode sets the node (allocatable, images) keeping the pods.
 func (n *NodeInfo) SetNode(node *api.Node) {
 	n.Node = node
+	n.nameFrom, n.name = node, ""
+	if node != nil {
+		n.name = node.Name
+	}
 	n.Allocatable = Resource{}
 	// A new map, never changed afterwards: clones share it.
 	n.ImageSizes = make(map[string]int64)
@@ -138,6 +142,8 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		UsedPorts:                    make(map[HostPort]struct{}, len(n.UsedPorts)),
 		ImageSizes:                   n.ImageSizes, // replaced, never changed, by SetNode
 		Generation:                   n.Generation,
+		name:                         n.name,
+		nameFrom:                     n.nameFrom,
 	}
 	for k := range n.UsedPorts {
 		out.UsedPorts[k] = struct{}{}

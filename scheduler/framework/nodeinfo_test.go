@@ -32,3 +32,34 @@ func TestRemovePodKeepsSharedHostPort(t *testing.T) {
 		t.Errorf("after removing both, UsedPorts is %v, want empty", n.UsedPorts)
 	}
 }
+
+// TestNodeInfoName: Name is the node's name through SetNode and Clone, and
+// follows a Node set directly.
+func TestNodeInfoName(t *testing.T) {
+	var nilInfo *NodeInfo
+	if got := nilInfo.Name(); got != "" {
+		t.Fatalf("nil NodeInfo: Name() = %q", got)
+	}
+	n := NewNodeInfo(&api.Node{ObjectMeta: api.ObjectMeta{Name: "a"}})
+	if got := n.Name(); got != "a" {
+		t.Fatalf("Name() = %q, want a", got)
+	}
+	if got := n.Clone().Name(); got != "a" {
+		t.Fatalf("clone: Name() = %q, want a", got)
+	}
+	n.SetNode(&api.Node{ObjectMeta: api.ObjectMeta{Name: "b"}})
+	if got := n.Name(); got != "b" {
+		t.Fatalf("after SetNode: Name() = %q, want b", got)
+	}
+	n.Node = &api.Node{ObjectMeta: api.ObjectMeta{Name: "c"}}
+	if got := n.Name(); got != "c" {
+		t.Fatalf("Node set directly: Name() = %q, want c", got)
+	}
+	if got := (&NodeInfo{Node: &api.Node{ObjectMeta: api.ObjectMeta{Name: "d"}}}).Name(); got != "d" {
+		t.Fatalf("literal: Name() = %q, want d", got)
+	}
+	n.SetNode(nil)
+	if got := n.Name(); got != "" {
+		t.Fatalf("no node: Name() = %q", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -23,6 +24,15 @@ import (
 	"github.com/drover-io/drover/bench/internal/cli"
 	"github.com/drover-io/drover/bench/internal/schedulerbench"
 )
+
+// defaultGOGC is the -gogc default. The e2e cell's heap is small (tens
+// of MB of live objects) and almost all of its garbage is short-lived
+// request and watch buffers, so at Go's default of 100 the collector
+// runs several times a second and takes about a tenth of the CPU; at 400
+// it takes a few percent for a heap four times as large, the trade an
+// operator of an API server or a scheduler would make with GOGC or
+// GOMEMLIMIT. -gogc 100 measures the default.
+const defaultGOGC = 400
 
 func main() {
 	if err := run(); err != nil {
@@ -39,16 +49,19 @@ func run() error {
 		out       = flag.String("out", "", "also write the table to this markdown file")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		verbose   = flag.Bool("v", false, "log the e2e scheduler's lines, debug level, to stderr")
+		gogc      = flag.Int("gogc", defaultGOGC, "the garbage collector's GOGC for the whole process (API server, Raft, scheduler and clients share one heap); 100 is Go's default, negative turns the collector off")
 	)
 	flag.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "simulated nodes")
 	flag.IntVar(&cfg.Pods, "pods", cfg.Pods, "pods to schedule")
 	flag.IntVar(&cfg.Creators, "creators", cfg.Creators, "concurrent clients creating the pods (e2e)")
 	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "most time an e2e cell may take from the first create to the last binding")
+	flag.IntVar(&cfg.RaftInflight, "raft-inflight", 0, "the e2e Raft store's MaxInflight: group-commit entries in flight at once (0: raftstore's default)")
 	flag.StringVar(&cfg.Dir, "dir", "", "where the e2e Raft data directories go (default: the temp dir)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
+	debug.SetGCPercent(*gogc)
 	if *scenarios == "all" {
 		cfg.Scenarios = schedulerbench.Names()
 	} else {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/fields"
 	"github.com/drover-io/drover/apiserver"
 	"github.com/drover-io/drover/bench/internal/storebench"
 	"github.com/drover-io/drover/client"
@@ -27,15 +28,17 @@ import (
 // temp data directory), an API server over it serving HTTP on loopback,
 // and a client of that server.
 type cluster struct {
-	dir    string
-	st     *raftstore.Store
-	hs     *http.Server
-	c      *client.Client
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	dir string
+	st  *raftstore.Store
+	hs  *http.Server
+	c   *client.Client
+	// metrics is the Raft store's registry.
+	metrics *prometheus.Registry
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
-func startCluster(ctx context.Context, parent string) (_ *cluster, err error) {
+func startCluster(ctx context.Context, parent string, inflight int) (_ *cluster, err error) {
 	cl := &cluster{}
 	defer func() {
 		if err != nil {
@@ -51,8 +54,12 @@ func startCluster(ctx context.Context, parent string) (_ *cluster, err error) {
 	}
 	rc := raftstore.DefaultConfig(cl.dir)
 	rc.NodeID = "bench"
+	if inflight > 0 {
+		rc.MaxInflight = inflight
+	}
 	rc.Listener = raftLn
-	rc.Registerer = prometheus.NewRegistry()
+	cl.metrics = prometheus.NewRegistry()
+	rc.Registerer = cl.metrics
 	octx, cancel := context.WithTimeout(ctx, time.Minute)
 	cl.st, err = raftstore.Open(octx, rc)
 	cancel()
@@ -106,6 +113,27 @@ func (cl *cluster) close() {
 	if cl.dir != "" {
 		_ = os.RemoveAll(cl.dir)
 	}
+}
+
+// raftBatches returns the writes the Raft store has proposed so far and
+// the entries they took (its batch_size histogram's sum and count).
+func (cl *cluster) raftBatches() (writes, entries int64) {
+	mfs, err := cl.metrics.Gather()
+	if err != nil {
+		return 0, 0
+	}
+	for _, mf := range mfs {
+		if !strings.HasSuffix(mf.GetName(), "_batch_size") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				writes += int64(h.GetSampleSum())
+				entries += int64(h.GetSampleCount())
+			}
+		}
+	}
+	return writes, entries
 }
 
 // poll calls f until it returns nil, ctx ends or d passes.
@@ -163,7 +191,7 @@ func parallel(n, workers int, f func(i int) error) error {
 func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 	r := Result{Scenario: sc, Mode: ModeE2E, Nodes: cfg.Nodes, Pods: cfg.Pods, Latency: &storebench.Histogram{}}
 	setup := time.Now()
-	cl, err := startCluster(ctx, cfg.Dir)
+	cl, err := startCluster(ctx, cfg.Dir, cfg.RaftInflight)
 	if err != nil {
 		r.Err = err
 		return r
@@ -246,7 +274,11 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 	}
 	mctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	w, err := c.Watch(mctx, &api.PodList{}, client.ListOptions{Namespace: Namespace, ResourceVersion: list.ResourceVersion})
+	// The watch selects bound pods: the server sends each pod once, as
+	// ADDED when its binding makes it match, and the bench decodes no
+	// event of a pod still pending.
+	boundSel := fields.OneTermNotEqualSelector("spec.nodeName", "")
+	w, err := c.Watch(mctx, &api.PodList{}, client.ListOptions{Namespace: Namespace, ResourceVersion: list.ResourceVersion, FieldSelector: boundSel})
 	if err != nil {
 		r.Err = err
 		return r
@@ -286,10 +318,13 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 		watchErr <- fmt.Errorf("the watch ended: %w", mctx.Err())
 	}()
 
+	writes0, entries0 := cl.raftBatches()
 	start, cpu0 := time.Now(), cpuTime()
 	createErr := parallel(cfg.Pods, cfg.Creators, func(i int) error {
 		p := sc.Pod(i)
-		if err := c.Create(mctx, p); err != nil {
+		// A creator needs only to know the pod was stored, not the
+		// stored pod: the watch sees it bound.
+		if err := c.Create(mctx, p, client.DiscardResult); err != nil {
 			return fmt.Errorf("create pod %s: %w", p.Name, err)
 		}
 		created[i] = time.Now()
@@ -300,6 +335,8 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 	}
 	werr := <-watchErr
 	r.CPU = cpuTime() - cpu0
+	writes1, entries1 := cl.raftBatches()
+	r.Writes, r.WriteEntries = writes1-writes0, entries1-entries0
 	cancel()
 	w.Stop()
 	r.Err = errors.Join(createErr, werr)

@@ -27,6 +27,9 @@ type Config struct {
 	Timeout time.Duration
 	// Dir is where e2e mode's Raft data directories go ("": the temp dir).
 	Dir string
+	// RaftInflight is the Raft store's MaxInflight in e2e mode (0: its
+	// default): how many group-commit entries may be in flight at once.
+	RaftInflight int
 	// Progress, if set, receives a line per cell as it starts and ends.
 	Progress io.Writer
 	// SchedulerLog receives the e2e scheduler's log lines (nil: none).
@@ -59,6 +62,10 @@ type Result struct {
 	// Setup is how long making the cluster took (e2e: the nodes and the
 	// existing pods through the API).
 	Setup time.Duration
+	// Writes and WriteEntries (e2e) are the writes the Raft store
+	// committed while the pods were placed and the Raft entries they
+	// took: their ratio is how well group commit batched them.
+	Writes, WriteEntries int64
 	// Err is why the cell stopped early, if it did.
 	Err error
 }
@@ -136,6 +143,10 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 				r = runSim(ctx, cfg, sc)
 			} else {
 				r = runE2E(ctx, cfg, sc)
+				if r.WriteEntries > 0 {
+					progress(cfg, "%s %s: %d Raft writes (%.1f per pod) in %d entries (%.1f writes per entry)", sc.Name, m,
+						r.Writes, float64(r.Writes)/float64(max(r.Placed, 1)), r.WriteEntries, float64(r.Writes)/float64(r.WriteEntries))
+				}
 			}
 			progress(cfg, "%s %s: %d/%d placed in %v (setup %v, CPU %v): %.0f pods/s, %.0f pods/CPU-s, p50 %v, p99 %v, err %v",
 				sc.Name, m, r.Placed, r.Pods, r.Elapsed.Round(time.Millisecond), r.Setup.Round(time.Millisecond), r.CPU.Round(time.Millisecond),

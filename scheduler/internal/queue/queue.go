@@ -24,6 +24,7 @@ import (
 	"errors"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drover-io/drover/api"
@@ -100,6 +101,8 @@ type PriorityQueue struct {
 	unschedTimer     func() bool
 	nominated        map[string][]*framework.PodInfo // node → pods
 	nominatedNodeFor map[string]string               // pod key → node
+	// numNominated is len(nominatedNodeFor), readable without mu.
+	numNominated atomic.Int64
 }
 
 // New returns an empty queue.
@@ -536,6 +539,13 @@ func (q *PriorityQueue) NominatedPodsForNode(node string) []*framework.PodInfo {
 	return append([]*framework.PodInfo(nil), q.nominated[node]...)
 }
 
+// NumNominatedPods returns how many pods are nominated to a node, without
+// taking the queue's lock: a scheduling cycle that finds none does not ask
+// NominatedPodsForNode for each node it filters.
+func (q *PriorityQueue) NumNominatedPods() int {
+	return int(q.numNominated.Load())
+}
+
 func (q *PriorityQueue) addNominatedLocked(pi *framework.PodInfo, node string) {
 	if node == "" || pi.Pod.Spec.NodeName != "" {
 		return
@@ -555,6 +565,7 @@ func (q *PriorityQueue) addNominatedLocked(pi *framework.PodInfo, node string) {
 	}
 	q.nominatedNodeFor[key] = node
 	q.nominated[node] = append(q.nominated[node], pi)
+	q.numNominated.Store(int64(len(q.nominatedNodeFor)))
 }
 
 func (q *PriorityQueue) deleteNominatedLocked(key string) {
@@ -563,6 +574,7 @@ func (q *PriorityQueue) deleteNominatedLocked(key string) {
 		return
 	}
 	delete(q.nominatedNodeFor, key)
+	q.numNominated.Store(int64(len(q.nominatedNodeFor)))
 	list := q.nominated[node]
 	for i, p := range list {
 		if Key(p.Pod) == key {

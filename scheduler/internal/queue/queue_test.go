@@ -335,8 +335,14 @@ func TestNominatedPods(t *testing.T) {
 	if len(q.NominatedPodsForNode("n1")) != 0 || len(q.NominatedPodsForNode("n2")) != 1 {
 		t.Fatal("a nomination moved to n2 must leave n1")
 	}
+	if n := q.NumNominatedPods(); n != 1 {
+		t.Fatalf("NumNominatedPods = %d after a move, want 1", n)
+	}
 	q.DeleteNominatedPodIfExists(a)
 	if len(q.NominatedPodsForNode("n2")) != 0 {
 		t.Fatal("nomination not deleted")
+	}
+	if n := q.NumNominatedPods(); n != 0 {
+		t.Fatalf("NumNominatedPods = %d after the delete, want 0", n)
 	}
 }
