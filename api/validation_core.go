@@ -537,6 +537,17 @@ const (
 	secretTLSPrivateKeyKey      = "tls.key"
 )
 
+// MergeStringData moves StringData into Data, StringData winning, as the
+// API server stores a Secret: stringData is write-only input.
+func (s *Secret) MergeStringData() {
+	if len(s.StringData) == 0 {
+		s.StringData = nil
+		return
+	}
+	s.Data = secretData(s)
+	s.StringData = nil
+}
+
 // secretData returns the data of a Secret as it is stored: data with
 // stringData merged in, stringData winning.
 func secretData(s *Secret) map[string][]byte {

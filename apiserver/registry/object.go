@@ -101,6 +101,9 @@ func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOption
 		if errs := r.scheme.Validate(obj); len(errs) > 0 {
 			return nil, api.NewInvalid(r.kind.GroupKind(), m.Name, errs)
 		}
+		if s, ok := obj.(*api.Secret); ok {
+			s.MergeStringData() // validated as given; stored merged
+		}
 		if try == 1 {
 			if hold, err = r.allocateService(ctx, obj, nil, opts.DryRun); err != nil {
 				return nil, err
@@ -338,6 +341,9 @@ func (r *Registry) prepareUpdate(obj, old api.Object, subresource string) (api.O
 	}
 	if len(errs) > 0 {
 		return nil, api.NewInvalid(r.kind.GroupKind(), old.GetObjectMeta().Name, errs)
+	}
+	if s, ok := next.(*api.Secret); ok {
+		s.MergeStringData() // validated as given; stored merged
 	}
 	if subresource == "" {
 		changed, err := specChanged(next, old)
