@@ -43,8 +43,10 @@ type Driver struct {
 
 	spareMu sync.Mutex
 	spare   *shimProcess // started ahead of the next CreateContainer
-	closed  bool
-	spareWG sync.WaitGroup
+	// refilling: a goroutine is starting the next spare.
+	refilling bool
+	closed    bool
+	spareWG   sync.WaitGroup
 }
 
 // container is a container the driver knows; rec is guarded by
@@ -263,6 +265,7 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		if !shimRun {
 			shim.abort()
 		}
+		d.refillSpare()
 	}()
 	rootfs, _, err := d.images.RootFS(ctx, img.ID, id)
 	if err != nil {

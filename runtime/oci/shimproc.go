@@ -55,8 +55,9 @@ func (d *Driver) spawnShim() (*shimProcess, error) {
 	return &shimProcess{cmd: cmd, ready: readyR, goPipe: goW}, nil
 }
 
-// takeShim returns the spare monitor (or a new one) and starts the next
-// spare in the background.
+// takeShim returns the spare monitor, or a new one when there is none.
+// The caller calls refillSpare once the monitor's `runc create` is
+// done: a spare started meanwhile would compete with it for the CPU.
 func (d *Driver) takeShim() (*shimProcess, error) {
 	d.spareMu.Lock()
 	p := d.spare
@@ -66,29 +67,38 @@ func (d *Driver) takeShim() (*shimProcess, error) {
 	if closed {
 		return nil, errors.New("the driver is closed")
 	}
-	if p == nil {
-		var err error
-		if p, err = d.spawnShim(); err != nil {
-			return nil, err
-		}
+	if p != nil {
+		return p, nil
 	}
+	return d.spawnShim()
+}
+
+// refillSpare starts the next spare monitor in the background, unless
+// there is one.
+func (d *Driver) refillSpare() {
+	d.spareMu.Lock()
+	defer d.spareMu.Unlock()
+	if d.spare != nil || d.closed || d.refilling {
+		return
+	}
+	d.refilling = true
 	d.spareWG.Add(1)
 	go func() {
 		defer d.spareWG.Done()
 		next, err := d.spawnShim()
+		d.spareMu.Lock()
+		defer d.spareMu.Unlock()
+		d.refilling = false
 		if err != nil {
 			d.log.Warn("oci: start a spare container monitor", "err", err)
 			return
 		}
-		d.spareMu.Lock()
-		defer d.spareMu.Unlock()
 		if d.spare != nil || d.closed {
 			next.abort()
 			return
 		}
 		d.spare = next
 	}()
-	return p, nil
 }
 
 // Close stops the driver's spare monitor. Containers and their monitors
