@@ -93,6 +93,7 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	// PreFilter.
 	skip := skipSet{}
 	var allowed map[string]struct{}
+	var narrowers []string // the plugins whose PreFilterResult narrowed the nodes
 	for _, p := range f.preFilter {
 		r, s := p.PreFilter(ctx, state, pod, nodes)
 		switch {
@@ -115,6 +116,7 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 			return res
 		}
 		if r != nil && r.NodeNames != nil {
+			narrowers = append(narrowers, p.Name())
 			if allowed == nil {
 				allowed = r.NodeNames
 			} else {
@@ -136,7 +138,7 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	var narrowed []NodeVerdict
 	if allowed != nil {
 		candidates = make([]*framework.NodeInfo, 0, len(allowed))
-		rejected := framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) PreFilter's node list")
+		rejected := framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) didn't satisfy plugin(s) PreFilter's node list").WithPlugin(narrowers[0])
 		for _, n := range nodes {
 			if _, ok := allowed[n.Name()]; ok {
 				candidates = append(candidates, n)
@@ -171,6 +173,14 @@ func (f *Framework) Schedule(ctx context.Context, state *framework.CycleState, p
 	}
 	res.Feasible = len(feasible)
 	if len(feasible) == 0 {
+		if len(narrowed) > 0 {
+			// The nodes left out by PreFilter are theirs to bring back
+			// (a pinned node added, say): the queue's interest is theirs.
+			res.UnschedulablePlugins = make(map[string]struct{}, len(narrowers))
+			for _, p := range narrowers {
+				res.UnschedulablePlugins[p] = struct{}{}
+			}
+		}
 		for _, v := range res.Verdicts {
 			if p := v.Status.Plugin(); p != "" && v.Status.IsRejected() {
 				if res.UnschedulablePlugins == nil {

@@ -418,7 +418,9 @@ func (f *Framework) ScoreWeights() map[string]int64 {
 	return m
 }
 
-// Snapshot returns the snapshot of the current (or last) cycle.
+// Snapshot returns the snapshot of the current (or last) cycle. It is
+// valid only during the scheduling cycle (see framework.Handle.Snapshot):
+// the next cycle rewrites it.
 func (f *Framework) Snapshot() framework.Snapshot {
 	if b := f.snapshot.Load(); b != nil {
 		return b.s

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,9 @@ import (
 	"github.com/drover-io/drover/client/workqueue/fakeclock"
 	"github.com/drover-io/drover/controller/controllertest"
 	"github.com/drover-io/drover/scheduler/framework"
+	"github.com/drover-io/drover/scheduler/internal/cache"
+	"github.com/drover-io/drover/scheduler/plugins/nodeaffinity"
+	"github.com/drover-io/drover/scheduler/plugins/noderesources"
 	"github.com/drover-io/drover/scheduler/plugins/podtopologyspread"
 )
 
@@ -117,4 +121,157 @@ func TestNamespaceSelectorSelectsUnlabelledNamespace(t *testing.T) {
 	if res.Node != "n2" {
 		t.Errorf("web placed on %q (%v), want n2, in the zone of the db pod of the unlabelled namespace", res.Node, res.Status)
 	}
+}
+
+// TestPinnedToMissingNodeWaitsForNode: the plugin that narrowed the nodes
+// (NodeAffinity, for a pod pinned by matchFields) is the rejecting one,
+// so the pod waits in unschedulable for a node event instead of retrying
+// in backoff, and a NodeAdd moves it.
+func TestPinnedToMissingNodeWaitsForNode(t *testing.T) {
+	env := controllertest.New(t)
+	s, err := New(Config{Client: env.Client, Clock: fakeclock.New(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fw := s.profiles[DefaultSchedulerName]
+	p := pinnedPod("pinned", "gone")
+	res := fw.Schedule(context.Background(), framework.NewCycleState(), p, snap(nodes(3)))
+	if _, ok := res.UnschedulablePlugins[nodeaffinity.Name]; !ok {
+		t.Fatalf("pod pinned to a missing node: UnschedulablePlugins = %v, want %s among them", res.UnschedulablePlugins, nodeaffinity.Name)
+	}
+
+	s.queue.Add(p)
+	pi, cycle, err := s.queue.Pop(controllertest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi.UnschedulablePlugins = res.UnschedulablePlugins
+	s.queue.AddUnschedulableIfNotPresent(pi, cycle)
+	if where := s.queue.Where(p); where != "unschedulable" {
+		t.Fatalf("pinned pod is in %q, want unschedulable (waiting for a node event)", where)
+	}
+	s.queue.MoveAllToActiveOrBackoff(framework.NodeAdd)
+	if where := s.queue.Where(p); where == "unschedulable" {
+		t.Errorf("a node was added: the pinned pod is still unschedulable")
+	}
+}
+
+func pinnedPod(name, nodeName string) *api.Pod {
+	p := testPod(name)
+	p.Spec.Affinity = &api.Affinity{NodeAffinity: &api.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &api.NodeSelector{
+		NodeSelectorTerms: []api.NodeSelectorTerm{{MatchFields: []api.NodeSelectorRequirement{
+			{Key: "metadata.name", Operator: api.NodeSelectorOpIn, Values: []string{nodeName}},
+		}}},
+	}}}
+	return p
+}
+
+// TestRebuiltSnapshotRetriesTheCycle: when UpdateSnapshot reports that it
+// had to rebuild the snapshot, the snapshot is right: the cycle goes on
+// with it instead of failing the pod.
+func TestRebuiltSnapshotRetriesTheCycle(t *testing.T) {
+	env := controllertest.New(t)
+	s, err := New(Config{Client: env.Client, Clock: fakeclock.New(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.cache.AddNode(node("n1", "4"))
+	calls := 0
+	s.updateSnapshot = func(snap *cache.Snapshot) error {
+		calls++
+		err := s.cache.UpdateSnapshot(snap)
+		if calls == 1 && err == nil {
+			err = fmt.Errorf("cache: snapshot had 0 nodes (0 listed), the cache 1: rebuilt it")
+		}
+		return err
+	}
+	p := testPod("p")
+	s.queue.Add(p)
+	pi, cycle, err := s.queue.Pop(controllertest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.scheduleOne(controllertest.Context(t), pi, cycle)
+	s.wg.Wait() // the binding (which fails: the pod is not in the API)
+	e, ok := s.Explain(p.Namespace, p.Name)
+	if !ok {
+		t.Fatal("the snapshot was rebuilt: the pod failed without a scheduling attempt, want the cycle run on the rebuilt snapshot")
+	}
+	if e.Feasible != 1 || len(e.Filter) != 1 || e.Filter[0].Node != "n1" || strings.Contains(e.Message, "snapshot") {
+		t.Errorf("the cycle on the rebuilt snapshot: %+v, want n1 found feasible", e)
+	}
+}
+
+// parkFitRejected queues p as unschedulable, rejected by NodeResourcesFit.
+func parkFitRejected(t *testing.T, s *Scheduler, p *api.Pod) {
+	t.Helper()
+	s.queue.Add(p)
+	pi, cycle, err := s.queue.Pop(controllertest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi.UnschedulablePlugins = map[string]struct{}{noderesources.Name: {}}
+	s.queue.AddUnschedulableIfNotPresent(pi, cycle)
+	if where := s.queue.Where(p); where != "unschedulable" {
+		t.Fatalf("%s is in %q, want unschedulable", p.Name, where)
+	}
+}
+
+// TestRoomFreedWithoutEventMovesPods: an assumed pod dropped because its
+// binding was never seen, or because the pod was deleted before its
+// binding was seen, frees room: the pods waiting for room move at once,
+// and a deleted one is forgotten at once, not after the TTL.
+func TestRoomFreedWithoutEventMovesPods(t *testing.T) {
+	setup := func(t *testing.T) (*Scheduler, *fakeclock.Clock) {
+		env := controllertest.New(t)
+		clk := fakeclock.New(time.Now())
+		s, err := New(Config{Client: env.Client, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		s.cache.AddNode(node("n1", "4"))
+		return s, clk
+	}
+
+	t.Run("expired", func(t *testing.T) {
+		s, clk := setup(t)
+		expired := testPod("expired")
+		expired.Spec.NodeName = "n1"
+		if err := s.cache.AssumePod(expired); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.cache.FinishBinding(expired)
+		waiting := testPod("waiting")
+		parkFitRejected(t, s, waiting)
+		clk.Advance(cache.DefaultAssumeTTL + time.Second)
+		s.cleanup()
+		if s.cache.IsAssumed(expired) {
+			t.Fatal("assumed pod past its TTL: still assumed")
+		}
+		if where := s.queue.Where(waiting); where == "unschedulable" {
+			t.Errorf("an assumed pod expired: the pod waiting for room is still unschedulable")
+		}
+	})
+
+	t.Run("deleted", func(t *testing.T) {
+		s, _ := setup(t)
+		deleted := testPod("deleted")
+		assumed := api.DeepCopy(deleted)
+		assumed.Spec.NodeName = "n1"
+		if err := s.cache.AssumePod(assumed); err != nil {
+			t.Fatal(err)
+		}
+		waiting := testPod("waiting")
+		parkFitRejected(t, s, waiting)
+		s.onPodDelete(deleted) // last seen unbound
+		if s.cache.IsAssumed(assumed) {
+			t.Error("a pod deleted while assumed: still assumed, want it forgotten at once")
+		}
+		if where := s.queue.Where(waiting); where == "unschedulable" {
+			t.Errorf("a pod deleted while assumed: the pod waiting for room is still unschedulable")
+		}
+	})
 }

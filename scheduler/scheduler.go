@@ -32,9 +32,11 @@ type Scheduler struct {
 	queue    *queue.PriorityQueue
 	cache    *cache.Cache
 	snapshot *cache.Snapshot // used by the scheduling loop only
-	waiting  *waitingPods
-	metrics  *metrics
-	explain  *explanations
+	// updateSnapshot is the cache's UpdateSnapshot (tests replace it).
+	updateSnapshot func(*cache.Snapshot) error
+	waiting        *waitingPods
+	metrics        *metrics
+	explain        *explanations
 
 	informers    *informer.Factory
 	ownInformers bool
@@ -73,6 +75,7 @@ func New(cfg Config) (*Scheduler, error) {
 		snapshot: cache.NewSnapshot(),
 	}
 	s.cache = cache.New(cache.Config{Now: cfg.Clock.Now, Logger: cfg.Logger})
+	s.updateSnapshot = s.cache.UpdateSnapshot
 	s.informers = cfg.Informers
 	if s.informers == nil {
 		s.ownInformers = true
@@ -201,7 +204,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.log.Info("scheduler running", "profiles", len(s.profiles))
 
 	// Assumed pods whose binding was never observed expire.
-	stopCleanup := s.every(ctx, time.Second, s.cache.Cleanup)
+	stopCleanup := s.every(ctx, time.Second, s.cleanup)
 	defer stopCleanup()
 
 	for {
@@ -214,6 +217,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.wg.Wait()
 	s.log.Info("scheduler stopped")
 	return nil
+}
+
+// cleanup drops the expired assumed pods; the room they held is free, as
+// if they were deleted.
+func (s *Scheduler) cleanup() {
+	if s.cache.Cleanup() > 0 {
+		s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodDelete)
+	}
 }
 
 // every calls f every d on the clock until ctx ends or stop is called.
@@ -274,9 +285,14 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *framework.QueuedPodInfo
 		return
 	}
 	start := s.cfg.Clock.Now()
-	if err := s.cache.UpdateSnapshot(s.snapshot); err != nil {
-		s.fail(ctx, fw, pi, cycle, start, framework.AsStatus(fmt.Errorf("snapshot: %w", err)), nil)
-		return
+	if err := s.updateSnapshot(s.snapshot); err != nil {
+		// The snapshot did not match the cache (a bug) and was rebuilt:
+		// it is right now. Check it once more and go on with the cycle.
+		s.log.Error("snapshot rebuilt", "err", err)
+		if err := s.updateSnapshot(s.snapshot); err != nil {
+			s.fail(ctx, fw, pi, cycle, start, framework.AsStatus(fmt.Errorf("snapshot: %w", err)), nil)
+			return
+		}
 	}
 	state := framework.NewCycleState()
 	res := fw.Schedule(ctx, state, pod, s.snapshot)
@@ -312,7 +328,9 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *framework.QueuedPodInfo
 		s.fail(ctx, fw, pi, cycle, start, st, pluginsOf(st))
 		return
 	}
-	s.queue.DeleteNominatedPodIfExists(pod)
+	// assumed, with its node: a nomination to that node leaves no room
+	// free, one elsewhere does.
+	s.queue.DeleteNominatedPodIfExists(assumed)
 	s.wg.Go(func() { s.bind(ctx, fw, state, assumed, pi, cycle, start, res) })
 }
 
@@ -326,7 +344,10 @@ func pluginsOf(st *framework.Status) map[string]struct{} {
 
 // forget undoes an assumption.
 func (s *Scheduler) forget(assumed *api.Pod) {
-	if err := s.cache.ForgetPod(assumed); err != nil {
+	if err := s.cache.ForgetPod(assumed); errors.Is(err, cache.ErrPodNotFound) {
+		// Deleted meanwhile: onPodDelete forgot it.
+		s.log.Debug("forget assumed pod", "pod", assumed.Namespace+"/"+assumed.Name, "err", err)
+	} else if err != nil {
 		s.log.Warn("forget assumed pod", "pod", assumed.Namespace+"/"+assumed.Name, "err", err)
 	}
 }
@@ -603,6 +624,11 @@ func (s *Scheduler) onPodDelete(obj api.Object) {
 		s.queue.Delete(p)
 		if w := s.waiting.get(p.UID); w != nil {
 			w.Reject("", "the pod was deleted")
+		}
+		// Deleted while assumed (its binding not seen yet): its room is
+		// free now, not when the assumption expires.
+		if s.cache.ForgetDeleted(p) {
+			s.queue.MoveAllToActiveOrBackoff(framework.AssignedPodDelete)
 		}
 		return
 	}

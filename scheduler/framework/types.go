@@ -315,7 +315,14 @@ func (n *NodeInfo) Name() string {
 
 // Handle is what a plugin gets from the scheduler when it is made.
 type Handle interface {
-	// Snapshot returns the node snapshot of the current cycle.
+	// Snapshot returns the node snapshot of the current cycle. It is
+	// valid only during the scheduling cycle, on the goroutine that runs
+	// it: from PreFilter to Reserve and the first call of Permit. The
+	// scheduler keeps one snapshot and rewrites it at the start of the
+	// next cycle, so PreBind, Bind and PostBind plugins, and anything
+	// that runs while a pod waits in Permit, must not read it (nor keep
+	// the NodeInfos or slices it returned): copy what they need during
+	// the cycle, into CycleState for instance.
 	Snapshot() Snapshot
 	// Client writes through the API server (nil in pure tests).
 	Client() Client

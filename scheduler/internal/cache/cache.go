@@ -331,11 +331,14 @@ func (c *Cache) IsAssumed(pod *api.Pod) bool {
 }
 
 // Cleanup drops the assumed pods whose TTL, started by FinishBinding, has
-// passed. The scheduler calls it periodically.
-func (c *Cache) Cleanup() {
+// passed, and returns how many it dropped: the room they held is free, so
+// the caller tells the pods waiting for room. The scheduler calls it
+// periodically.
+func (c *Cache) Cleanup() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
+	dropped := 0
 	for key, st := range c.assumed {
 		if !st.bindingFinished || !now.After(st.deadline) {
 			continue
@@ -345,7 +348,28 @@ func (c *Cache) Cleanup() {
 		c.removePod(st.pod)
 		delete(c.pods, key)
 		delete(c.assumed, key)
+		dropped++
 	}
+	return dropped
+}
+
+// ForgetDeleted drops the assumed copy of pod (same uid; namespace and
+// name without one), on whatever node it was assumed, when the pod was
+// deleted before its binding was observed: the room it held is free at
+// once, not after the TTL. It reports whether it dropped one; a pod that
+// is not assumed (unknown, or its binding seen) is left alone.
+func (c *Cache) ForgetDeleted(pod *api.Pod) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := keyOf(pod)
+	st := c.assumed[key]
+	if st == nil {
+		return false
+	}
+	c.removePod(st.pod)
+	delete(c.pods, key)
+	delete(c.assumed, key)
+	return true
 }
 
 // NodeCount returns the number of nodes (placeholders, which have pods but

@@ -422,3 +422,50 @@ func TestFinishBindingRestartsTTL(t *testing.T) {
 		t.Fatal("expired 900ms after the second FinishBinding, TTL 1s")
 	}
 }
+
+// TestCleanupCountsDropped: Cleanup reports how many assumed pods it
+// dropped, so the scheduler can tell the pods waiting for their room.
+func TestCleanupCountsDropped(t *testing.T) {
+	clk := fakeclock.New(time.Unix(0, 0))
+	c := New(Config{Now: clk.Now, AssumeTTL: time.Second})
+	c.AddNode(makeNode("n1", 1000))
+	a, b := makePod("a", "n1", 100), makePod("b", "n1", 100)
+	_ = c.AssumePod(a)
+	_ = c.AssumePod(b)
+	_ = c.FinishBinding(a)
+	if n := c.Cleanup(); n != 0 {
+		t.Fatalf("Cleanup before any TTL passed dropped %d, want 0", n)
+	}
+	clk.Advance(2 * time.Second)
+	if n := c.Cleanup(); n != 1 {
+		t.Fatalf("Cleanup past a's TTL (b's binding not finished) dropped %d, want 1", n)
+	}
+}
+
+// TestForgetDeleted: a pod deleted while assumed is dropped at once,
+// whatever node the deleted object names; a confirmed pod is not.
+func TestForgetDeleted(t *testing.T) {
+	c := New(Config{})
+	c.AddNode(makeNode("n1", 1000))
+	a := makePod("a", "n1", 100)
+	if err := c.AssumePod(a); err != nil {
+		t.Fatal(err)
+	}
+	deleted := makePod("a", "", 100) // the informer's last state: unbound
+	if !c.ForgetDeleted(deleted) {
+		t.Fatal("ForgetDeleted of an assumed pod: false, want true")
+	}
+	if c.IsAssumed(a) || c.PodCount() != 0 {
+		t.Fatalf("after ForgetDeleted: assumed %v, %d pods; want false, 0", c.IsAssumed(a), c.PodCount())
+	}
+	if c.ForgetDeleted(deleted) {
+		t.Error("ForgetDeleted of a pod no longer assumed: true, want false")
+	}
+	bound := makePod("b", "n1", 100)
+	if err := c.AddPod(bound); err != nil {
+		t.Fatal(err)
+	}
+	if c.ForgetDeleted(bound) || c.PodCount() != 1 {
+		t.Errorf("ForgetDeleted of a confirmed pod dropped it (%d pods), want it kept", c.PodCount())
+	}
+}

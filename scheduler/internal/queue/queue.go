@@ -88,6 +88,10 @@ type PriorityQueue struct {
 	active  *podHeap
 	backoff *podHeap // ordered by backoff expiry
 	unsched map[string]*framework.QueuedPodInfo
+	// inFlight are the popped pods whose cycle has not requeued them
+	// (AddUnschedulableIfNotPresent) nor ended with their deletion or
+	// binding (Delete): an Update keeps their attempts.
+	inFlight map[string]*framework.QueuedPodInfo
 	// cycle counts Pops; moveCycle is the cycle of the latest move
 	// request, so a pod whose cycle saw a move is not parked as
 	// unschedulable (the event may have been the one it needed).
@@ -131,6 +135,7 @@ func New(cfg Config) (*PriorityQueue, error) {
 		cfg:              cfg,
 		interest:         make(map[string]map[Event]bool),
 		unsched:          make(map[string]*framework.QueuedPodInfo),
+		inFlight:         make(map[string]*framework.QueuedPodInfo),
 		wake:             make(chan struct{}, 1),
 		done:             make(chan struct{}),
 		nominated:        make(map[string][]*framework.PodInfo),
@@ -173,15 +178,27 @@ func (q *PriorityQueue) Add(p *api.Pod) {
 
 // Update replaces a queued pod. A pod waiting in backoff or unschedulable
 // whose spec or labels changed goes back to active (the change may make it
-// fit). A pod not queued (being scheduled now) is added.
+// fit). A pod not queued (being scheduled now) is added to active, with
+// the attempts it had.
 func (q *PriorityQueue) Update(old, p *api.Pod) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.updateLocked(p) {
 		return
 	}
+	key := Key(p)
+	if cur := q.inFlight[key]; cur != nil {
+		// Being scheduled now: queue it again (the change may make it
+		// fit), keeping its attempts, so that its next backoff grows
+		// from them rather than starting over.
+		delete(q.inFlight, key)
+		pi := q.newInfo(p)
+		pi.Attempts, pi.Timestamp, pi.InitialAttemptTimestamp = cur.Attempts, cur.Timestamp, cur.InitialAttemptTimestamp
+		q.active.push(pi)
+		q.signal()
+		return
+	}
 	q.active.push(q.newInfo(p))
-	q.addNominatedLocked(framework.NewPodInfo(p), p.Status.NominatedNodeName)
 	q.signal()
 }
 
@@ -237,11 +254,21 @@ func specChanged(a, b *api.Pod) bool {
 }
 
 // Delete removes a pod from wherever it is queued, and its nomination.
+// A nomination to a node other than the one p is bound to (p deleted, or
+// bound elsewhere) frees room there: the pods waiting for room move as
+// for an AssignedPodDelete.
 func (q *PriorityQueue) Delete(p *api.Pod) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	key := Key(p)
-	q.deleteNominatedLocked(key)
+	if node, ok := q.nominatedNodeFor[key]; ok {
+		q.deleteNominatedLocked(key)
+		if node != p.Spec.NodeName {
+			// The room the nomination held is free.
+			q.moveAllLocked(framework.AssignedPodDelete)
+		}
+	}
+	delete(q.inFlight, key)
 	q.active.remove(key)
 	if q.backoff.remove(key) != nil {
 		q.armBackoffLocked()
@@ -262,6 +289,7 @@ func (q *PriorityQueue) Pop(ctx context.Context) (*framework.QueuedPodInfo, int6
 		if pi := q.active.pop(); pi != nil {
 			q.cycle++
 			pi.Attempts++
+			q.inFlight[Key(pi.Pod)] = pi
 			cycle := q.cycle
 			if q.active.len() > 0 {
 				q.signal()
@@ -304,6 +332,7 @@ func (q *PriorityQueue) AddUnschedulableIfNotPresent(pi *framework.QueuedPodInfo
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	key := Key(pi.Pod)
+	delete(q.inFlight, key)
 	if q.active.get(key) != nil || q.backoff.get(key) != nil || q.unsched[key] != nil {
 		return
 	}
@@ -431,6 +460,10 @@ func (q *PriorityQueue) flushUnschedulable() {
 func (q *PriorityQueue) MoveAllToActiveOrBackoff(ev Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.moveAllLocked(ev)
+}
+
+func (q *PriorityQueue) moveAllLocked(ev Event) {
 	for key, pi := range q.unsched {
 		if q.helps(ev, pi) {
 			delete(q.unsched, key)
@@ -525,11 +558,22 @@ func (q *PriorityQueue) AddNominatedPod(pi *framework.PodInfo, node string) {
 	q.addNominatedLocked(pi, node)
 }
 
-// DeleteNominatedPodIfExists removes pod's nomination.
+// DeleteNominatedPodIfExists removes pod's nomination. The room it held
+// on the nominated node is free: the pods waiting for room there move as
+// for an AssignedPodDelete, unless p is assumed on that very node (its
+// spec.nodeName set to it), which it then holds.
 func (q *PriorityQueue) DeleteNominatedPodIfExists(p *api.Pod) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.deleteNominatedLocked(Key(p))
+	key := Key(p)
+	node, ok := q.nominatedNodeFor[key]
+	if !ok {
+		return
+	}
+	q.deleteNominatedLocked(key)
+	if node != p.Spec.NodeName {
+		q.moveAllLocked(framework.AssignedPodDelete)
+	}
 }
 
 // NominatedPodsForNode returns the pods nominated to node.

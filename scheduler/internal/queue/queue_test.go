@@ -346,3 +346,79 @@ func TestNominatedPods(t *testing.T) {
 		t.Fatalf("NumNominatedPods = %d after the delete, want 0", n)
 	}
 }
+
+// TestUpdateInFlightKeepsAttempts: a pod updated while it is being
+// scheduled is queued again with the attempts (and so the backoff) it
+// had, not as a new pod.
+func TestUpdateInFlightKeepsAttempts(t *testing.T) {
+	q, clk := newQueue(t, nil)
+	p := pod("p", 0)
+	q.Add(p)
+	for range 3 {
+		pi, cycle := pop(t, q)
+		q.AddUnschedulableIfNotPresent(pi, cycle) // an error: backoff
+		clk.Advance(time.Minute)                  // past any backoff
+		q.flushBackoff()
+	}
+	pi, _ := pop(t, q)
+	if pi.Attempts != 4 {
+		t.Fatalf("fourth Pop: Attempts = %d, want 4", pi.Attempts)
+	}
+	changed := api.DeepCopy(p)
+	changed.Labels = map[string]string{"new": "label"}
+	q.Update(p, changed) // mid-cycle
+	next, _ := pop(t, q)
+	if next.Attempts != 5 {
+		t.Errorf("Pop after an update mid-cycle: Attempts = %d, want 5 (the attempts kept)", next.Attempts)
+	}
+	if next.Pod.Labels["new"] != "label" {
+		t.Errorf("Pop after an update mid-cycle: the pod is the old version")
+	}
+}
+
+// TestDroppedNominationMovesPods: a nomination dropped (the preemptor
+// deleted, or bound elsewhere) frees room on its node, like a deleted
+// pod; one dropped by the pod being assumed on that node does not.
+func TestDroppedNominationMovesPods(t *testing.T) {
+	const plugin = "fit"
+	q, _ := newQueue(t, map[string][]Event{plugin: {framework.AssignedPodDelete}})
+	park := func(p *api.Pod) {
+		t.Helper()
+		q.Add(p)
+		pi, cycle := pop(t, q)
+		pi.UnschedulablePlugins = map[string]struct{}{plugin: {}}
+		q.AddUnschedulableIfNotPresent(pi, cycle)
+		if where := q.Where(p); where != "unschedulable" {
+			t.Fatalf("%s is in %q, want unschedulable", p.Name, where)
+		}
+	}
+	nominate := func(name, node string) *api.Pod {
+		p := pod(name, 10)
+		q.AddNominatedPod(framework.NewPodInfo(p), node)
+		return p
+	}
+
+	waiting := pod("waiting", 0)
+	park(waiting)
+	here := nominate("here", "n1")
+	assumed := api.DeepCopy(here)
+	assumed.Spec.NodeName = "n1"
+	q.DeleteNominatedPodIfExists(assumed)
+	if where := q.Where(waiting); where != "unschedulable" {
+		t.Errorf("a preemptor assumed on its nominated node: waiting pod moved to %q, want it left unschedulable", where)
+	}
+
+	gone := nominate("gone", "n1")
+	q.DeleteNominatedPodIfExists(gone)
+	if where := q.Where(waiting); where == "unschedulable" {
+		t.Errorf("a nomination dropped: the pod waiting for room is still unschedulable")
+	}
+
+	waiting2 := pod("waiting2", 0)
+	park(waiting2)
+	deleted := nominate("deleted", "n1")
+	q.Delete(deleted)
+	if where := q.Where(waiting2); where == "unschedulable" {
+		t.Errorf("a nominated pod deleted: the pod waiting for room is still unschedulable")
+	}
+}
