@@ -189,6 +189,18 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		return controller.Result{}, controller.TerminalError(fmt.Errorf("DaemonSet %s: spec.selector is empty: it would select every pod of the namespace", key))
 	}
 
+	// Deletions the cache has seen count as observed, even if their
+	// events were dropped (while the controller was not leading). Read
+	// the expectations before the cache: an event that comes in between
+	// updated the cache first, so what is listed is at least as new as
+	// what satisfied them.
+	if r.exp.PendingDeletions(key) {
+		seen, err := r.candidates(ds, sel)
+		if err != nil {
+			return controller.Result{}, err
+		}
+		r.exp.DeletionsSeen(key, ctrlutil.LiveIn(seen))
+	}
 	satisfied := r.exp.Satisfied(key)
 	cands, err := r.candidates(ds, sel)
 	if err != nil {
@@ -346,30 +358,16 @@ func (r *reconciler) deletePods(ctx context.Context, ds *api.DaemonSet, key stri
 	return errors.Join(errs...)
 }
 
-// updateStatus writes st as ds's status; on a Conflict it reads ds afresh
-// and tries again, a few times. A DaemonSet that is gone or replaced is
-// left alone.
+// updateStatus writes st as ds's status. A Conflict (the cached ds is
+// stale) is returned: the DaemonSet's change queues it again anyway, and
+// that reconcile computes the status afresh (collisionCount included) from
+// a cache that has caught up, so reading ds from the API server here
+// would only cost a request. A DaemonSet that is gone is left alone.
 func (r *reconciler) updateStatus(ctx context.Context, ds *api.DaemonSet, st api.DaemonSetStatus) error {
 	cur := api.DeepCopy(ds)
-	var err error
-	for range 3 {
-		cur.Status = st
-		if err = r.c.UpdateStatus(ctx, cur); !api.IsConflict(err) {
-			break
-		}
-		fresh := &api.DaemonSet{}
-		if err = r.c.Get(ctx, ds.Namespace, ds.Name, fresh); err != nil {
-			break
-		}
-		if fresh.UID != ds.UID || fresh.Generation != ds.Generation {
-			// A newer spec: its own reconcile will write the status.
-			return nil
-		}
-		st.CollisionCount = fresh.Status.CollisionCount
-		cur = fresh
+	cur.Status = st
+	if err := r.c.UpdateStatus(ctx, cur); err != nil && !api.IsNotFound(err) {
+		return err
 	}
-	if api.IsNotFound(err) {
-		return nil
-	}
-	return err
+	return nil
 }

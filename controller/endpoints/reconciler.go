@@ -91,8 +91,11 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 	case actCreate:
 		err = r.c.Create(ctx, next)
 		if api.IsAlreadyExists(err) {
-			// The cache lags: the next reconcile sees the object.
-			return controller.Result{}, fmt.Errorf("create Endpoints %s: the cache has not seen it yet: %w", req, err)
+			// The cache lags, as with a conflict: routine, so no error
+			// (logged at Error) but a rate-limited requeue; the object's
+			// event queues the Service too, and that reconcile sees it.
+			log.Debug("Endpoints exist but the cache has not seen them yet; retrying", "endpoints", req.String())
+			return controller.Result{Requeue: true}, nil
 		}
 		if err != nil {
 			r.rec.Eventf(svc, api.EventTypeWarning, ReasonFailedToCreateEndpoint, "Failed to create endpoint for service %s: %v", req, err)

@@ -226,6 +226,18 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		return controller.Result{}, controller.TerminalError(fmt.Errorf("Job %s: %w", key, err))
 	}
 
+	// Deletions the cache has seen count as observed, even if their
+	// events were dropped (while the controller was not leading). Read
+	// the expectations before the cache: an event that comes in between
+	// updated the cache first, so what is listed is at least as new as
+	// what satisfied them.
+	if r.exp.PendingDeletions(key) {
+		seen, err := r.candidates(j, sel)
+		if err != nil {
+			return controller.Result{}, err
+		}
+		r.exp.DeletionsSeen(key, ctrlutil.LiveIn(seen))
+	}
 	satisfied := r.exp.Satisfied(key)
 	cands, err := r.candidates(j, sel)
 	if err != nil {

@@ -12,7 +12,10 @@
 // (NamespaceDeletionContentFailure, NamespaceContentRemaining,
 // NamespaceFinalizersRemaining), and, once nothing is left, removes
 // "kubernetes" through the finalize subresource (client.Finalize), after
-// which the API server deletes the namespace.
+// which the API server deletes the namespace. A kind the API server
+// answered 404 for is skipped by the later sweeps while objects remain, but
+// asked about again before a namespace is finalized, so the objects of a
+// kind served since are deleted too.
 //
 // While objects remain (held by finalizers, or pods bound to a node that
 // have not stopped yet) it checks again every Options.RecheckInterval. As in
@@ -124,8 +127,10 @@ type reconciler struct {
 	opts       Options
 	rec        eventRecorder
 
-	mu       sync.Mutex
-	unserved map[api.GroupVersionKind]bool // kinds the API server answered 404 for
+	mu sync.Mutex
+	// unserved holds the kinds the API server answered 404 for, skipped
+	// by the sweeps of a namespace that still holds objects (see sweep).
+	unserved map[api.GroupVersionKind]bool
 }
 
 func (r *reconciler) now() time.Time { return r.opts.Clock.Now() }
@@ -144,7 +149,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		return controller.Result{}, nil
 	}
 	log := controller.LoggerFrom(ctx)
-	c := r.deleteContent(ctx, ns.Name)
+	c := r.sweep(ctx, ns.Name)
 	if ctx.Err() != nil {
 		return controller.Result{}, ctx.Err()
 	}
@@ -170,18 +175,40 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 	return controller.Result{}, nil
 }
 
+// sweep empties namespace ns as far as it can and says what remains. The
+// kinds that answered 404 before are skipped, except when the namespace
+// then looks empty: the sweep that lets it be finalized asks about every
+// kind, so objects of a kind the API server came to serve since (a kind
+// registered later, an API turned on) are not left behind.
+func (r *reconciler) sweep(ctx context.Context, ns string) content {
+	c, skipped := r.deleteContent(ctx, ns, false)
+	if skipped && c.empty() && ctx.Err() == nil {
+		c, _ = r.deleteContent(ctx, ns, true)
+	}
+	return c
+}
+
 // deleteContent asks for the deletion of every object in namespace ns, of
-// each namespaced kind the API server serves, and says what remains.
-func (r *reconciler) deleteContent(ctx context.Context, ns string) content {
-	c := content{Remaining: map[string]int{}, Finalizers: map[string]int{}}
+// each namespaced kind the API server serves, and says what remains. It
+// skips the kinds remembered as unserved unless all is true, and says
+// whether it skipped any.
+func (r *reconciler) deleteContent(ctx context.Context, ns string, all bool) (c content, skipped bool) {
+	c = content{Remaining: map[string]int{}, Finalizers: map[string]int{}}
 	for _, k := range r.c.Scheme().Kinds() {
-		if !k.Namespaced || r.isUnserved(k) || ctx.Err() != nil {
+		if !k.Namespaced || ctx.Err() != nil {
+			continue
+		}
+		if !all && r.isUnserved(k) {
+			skipped = true
 			continue
 		}
 		items, err := r.list(ctx, k, ns)
 		if api.IsNotFound(err) {
-			r.setUnserved(k)
+			r.setUnserved(k, true)
 			continue
+		}
+		if err == nil && all {
+			r.setUnserved(k, false)
 		}
 		if err != nil {
 			c.Failures = append(c.Failures, fmt.Sprintf("list %s: %v", k.Resource, err))
@@ -208,7 +235,7 @@ func (r *reconciler) deleteContent(ctx context.Context, ns string) content {
 	if len(c.Finalizers) == 0 {
 		c.Finalizers = nil
 	}
-	return c
+	return c, skipped
 }
 
 func count(c *content, k api.Kind, items []api.Object) {
@@ -248,10 +275,15 @@ func (r *reconciler) isUnserved(k api.Kind) bool {
 	return r.unserved[k.GroupVersionKind]
 }
 
-func (r *reconciler) setUnserved(k api.Kind) {
+// setUnserved remembers whether the API server answered 404 for kind k.
+func (r *reconciler) setUnserved(k api.Kind, unserved bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.unserved[k.GroupVersionKind] = true
+	if unserved {
+		r.unserved[k.GroupVersionKind] = true
+	} else {
+		delete(r.unserved, k.GroupVersionKind)
+	}
 }
 
 // updateConditions writes the conditions for c into ns's status, if they

@@ -140,13 +140,10 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 	}
 	var errs []error
 	if c := nodeCondition(node, api.NodeReady); c != nil && c.Status == api.ConditionUnknown {
-		for _, p := range pods {
-			if err := r.markPodNotReady(ctx, p, now); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, forEachPod(ctx, pods, func(p *api.Pod) error { return r.markPodNotReady(ctx, p, now) })...)
 	}
 	since := r.taintSince(node, now)
+	var due []*api.Pod
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil {
 			continue
@@ -157,12 +154,51 @@ func (r *reconciler) Reconcile(ctx context.Context, req controller.Request) (con
 		case now.Before(at):
 			next.add(at)
 		default:
-			if err := r.evict(ctx, p, node); err != nil {
-				errs = append(errs, err)
-			}
+			due = append(due, p)
 		}
 	}
+	errs = append(errs, forEachPod(ctx, due, func(p *api.Pod) error { return r.evict(ctx, p, node) })...)
 	return next.result(now), errors.Join(errs...)
+}
+
+// podWriters is how many pod writes (marking a pod not ready, evicting
+// it) one Reconcile has in flight at once. A node that goes unreachable
+// may hold a hundred pods: one write at a time, the reconcile would take
+// a hundred round trips, holding a worker and delaying the node's
+// requeue; all at once, it would burst a hundred requests at the API
+// server per node, and a zone's nodes often go together. Eight keeps the
+// reconcile of a full node to a few round trips' time and bounds the
+// burst to Options.Workers × 8 requests.
+const podWriters = 8
+
+// forEachPod calls f for each of pods, podWriters at a time, and returns
+// the errors. It returns once every call has.
+func forEachPod(ctx context.Context, pods []*api.Pod, f func(*api.Pod) error) []error {
+	if len(pods) == 0 {
+		return nil
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, podWriters)
+	for _, p := range pods {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := f(p); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // conflictOr returns err, except for a conflict: the node changed since
