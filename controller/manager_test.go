@@ -85,19 +85,26 @@ func TestOwnsEnqueuesOwner(t *testing.T) {
 	require.NoError(t, c.Create(ctx, w1))
 	require.NoError(t, c.Create(ctx, w2))
 	r1, r2 := controller.Request{Namespace: "default", Name: "w1"}, controller.Request{Namespace: "default", Name: "w2"}
-	eventually(t, func() bool { return rec.count(r1) == 1 && rec.count(r2) == 1 }, "owners reconciled on create")
+	eventually(t, func() bool { return rec.count(r1) >= 1 && rec.count(r2) >= 1 }, "owners reconciled on create")
 
+	// Each step waits for more reconciles than before it: a queue may
+	// merge requests, and a slow machine may see an extra one, so exact
+	// counts would be a race; that the step caused a reconcile is what
+	// matters.
+	n1, n2 := rec.count(r1), rec.count(r2)
 	owned := &api.ConfigMap{ObjectMeta: api.ObjectMeta{Namespace: "default", Name: "owned",
 		OwnerReferences: []api.OwnerReference{ownerRef(w1)}}}
 	require.NoError(t, c.Create(ctx, owned))
-	eventually(t, func() bool { return rec.count(r1) == 2 }, "owner reconciled when its dependent is created")
+	eventually(t, func() bool { return rec.count(r1) > n1 }, "owner reconciled when its dependent is created")
 
+	n1, n2 = rec.count(r1), rec.count(r2)
 	owned.OwnerReferences = []api.OwnerReference{ownerRef(w2)}
 	require.NoError(t, c.Update(ctx, owned))
-	eventually(t, func() bool { return rec.count(r1) == 3 && rec.count(r2) == 2 }, "old and new owner reconciled on a change of owner")
+	eventually(t, func() bool { return rec.count(r1) > n1 && rec.count(r2) > n2 }, "old and new owner reconciled on a change of owner")
 
+	n2 = rec.count(r2)
 	require.NoError(t, c.Delete(ctx, owned))
-	eventually(t, func() bool { return rec.count(r2) == 3 }, "owner reconciled when its dependent is deleted")
+	eventually(t, func() bool { return rec.count(r2) > n2 }, "owner reconciled when its dependent is deleted")
 	assert.Zero(t, rec.count(controller.Request{Namespace: "default", Name: "owned"}), "the dependent itself is not reconciled")
 }
 
