@@ -35,6 +35,18 @@ func (s *Store) layerPath(hexPart string) string {
 	return filepath.Join(s.cfg.Root, "layers", "sha256", hexPart)
 }
 
+// layerDonePath is the completion marker of the unpacked layer
+// hexPart: written (and synced) only once the layer's files are on
+// disk. A layer directory without it is incomplete and redone.
+func (s *Store) layerDonePath(hexPart string) string {
+	return filepath.Join(s.cfg.Root, "layers", "complete", hexPart)
+}
+
+// haveLayerDir says whether the layer hexPart is unpacked, completely.
+func (s *Store) haveLayerDir(hexPart string) bool {
+	return exists(s.layerDonePath(hexPart)) && exists(s.layerPath(hexPart))
+}
+
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil

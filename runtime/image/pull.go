@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
 
 	"github.com/drover-io/drover/runtime"
 )
@@ -304,7 +305,7 @@ func (s *Store) layerWarnings(diffID string) []string {
 func (s *Store) haveLayer(l layerRecord) bool {
 	bh, err1 := parseDigest(l.Digest)
 	dh, err2 := parseDigest(l.DiffID)
-	return err1 == nil && err2 == nil && exists(s.blobPath(bh)) && exists(s.layerPath(dh))
+	return err1 == nil && err2 == nil && exists(s.blobPath(bh)) && s.haveLayerDir(dh)
 }
 
 // progressCounter adds up layer bytes for PullOptions.Progress.
@@ -356,9 +357,17 @@ func (s *Store) ensureLayer(ctx context.Context, layer v1.Layer, l layerRecord, 
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: diffID: %w", l.Digest, err)
 	}
-	haveBlob, haveDir := exists(s.blobPath(bhex)), exists(s.layerPath(dhex))
+	haveBlob, haveDir := exists(s.blobPath(bhex)), s.haveLayerDir(dhex)
 	if haveBlob && haveDir {
 		return nil, nil
+	}
+	if !haveDir {
+		// A directory without its completion marker was cut short (a
+		// crash or power loss before the marker was written): its files
+		// may be missing or truncated, so it is unpacked again.
+		if err := s.removeIncompleteLayer(dhex); err != nil {
+			return nil, fmt.Errorf("layer %s: remove incomplete unpacked layer: %w", l.Digest, err)
+		}
 	}
 	var bw *blobWriter
 	defer func() {
@@ -409,7 +418,10 @@ func (s *Store) ensureLayer(ctx context.Context, layer v1.Layer, l layerRecord, 
 				_ = removeTree(tmp)
 			}
 		}()
-		res, err := Unpack(ctx, tarStream, tmp, UnpackOptions{Whiteouts: s.whiteouts, Chown: s.root})
+		res, err := Unpack(ctx, tarStream, tmp, UnpackOptions{
+			Whiteouts: s.whiteouts, Chown: s.root,
+			MaxSize: s.cfg.maxLayerSize(), MaxEntries: s.cfg.maxLayerEntries(),
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -435,15 +447,66 @@ func (s *Store) ensureLayer(ctx context.Context, layer v1.Layer, l layerRecord, 
 		}
 	}
 	if tmp != "" {
+		// Every file of the layer reaches the disk before the layer is
+		// moved in place and marked complete.
+		if err := syncFS(tmp); err != nil {
+			return nil, err
+		}
 		if err := renameDir(tmp, s.layerPath(dhex)); err != nil && !exists(s.layerPath(dhex)) {
 			return nil, err
 		}
-		if exists(tmp) {
-			return warnings, nil // deferred removal of tmp
+		if !exists(tmp) {
+			tmp = ""
 		}
-		tmp = ""
+		if err := syncDir(filepath.Dir(s.layerPath(dhex))); err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(s.layerDonePath(dhex), nil); err != nil {
+			return nil, fmt.Errorf("mark unpacked layer complete: %w", err)
+		}
 	}
 	return warnings, nil
+}
+
+// removeIncompleteLayer removes the unpacked layer hexPart, which has
+// no completion marker, if there is one.
+func (s *Store) removeIncompleteLayer(hexPart string) error {
+	if !exists(s.layerPath(hexPart)) {
+		return nil
+	}
+	s.log.Warn("image: unpacked layer incomplete, unpacking it again", "diffID", "sha256:"+hexPart)
+	trash, err := os.MkdirTemp(filepath.Join(s.cfg.Root, "tmp"), "trash-")
+	if err != nil {
+		return err
+	}
+	if err := renameDir(s.layerPath(hexPart), filepath.Join(trash, "l")); err != nil {
+		_ = removeTree(trash)
+		return err
+	}
+	return removeTree(trash)
+}
+
+// syncFS flushes the filesystem that holds dir to disk.
+func syncFS(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Syncfs(fd); err != nil {
+		return &os.PathError{Op: "syncfs", Path: dir, Err: err}
+	}
+	return nil
+}
+
+// syncDir flushes directory dir (its names) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 type nopReadCloser struct{ io.Reader }

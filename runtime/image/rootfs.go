@@ -36,9 +36,11 @@ func (s *Store) containerDir(id string) string { return filepath.Join(s.cfg.Root
 // exists, RemoveImage refuses the image.
 //
 // Calling it again for the same container returns the same path
-// (remounting it after a reboot), so a driver adopting its containers
-// after a restart calls it again; the image must be the same. A
-// missing image is an error matching runtime.ErrImageNotFound.
+// (remounting it after a reboot); one whose making was cut short (a
+// crash mid-copy) is made again, never returned half made. A driver
+// adopting its containers after a restart calls it again; the image
+// must be the same. A missing image is an error matching
+// runtime.ErrImageNotFound.
 func (s *Store) RootFS(ctx context.Context, ref, containerID string) (dir string, cleanup func() error, err error) {
 	if !containerIDPattern.MatchString(containerID) {
 		return "", nil, fmt.Errorf("image: root filesystem for container %q: want an ID of letters, digits, '_', '.' and '-' (at most 128)", containerID)
@@ -53,10 +55,13 @@ func (s *Store) RootFS(ctx context.Context, ref, containerID string) (dir string
 		s.mu.Unlock()
 		return "", nil, fmt.Errorf("image %q: %w", ref, runtime.ErrImageNotFound)
 	}
-	if c := s.idx.Containers[containerID]; c != nil {
+	if c := s.idx.Containers[containerID]; c != nil && (!c.Partial || c.Image != img.ID || s.making[containerID]) {
 		s.mu.Unlock()
 		if c.Image != img.ID {
 			return "", nil, fmt.Errorf("image: container %s already has a root filesystem from image %s, not %s", containerID, c.Image, img.ID)
+		}
+		if c.Partial {
+			return "", nil, fmt.Errorf("image: root filesystem of container %s: being made by another call", containerID)
 		}
 		if c.Mode == "overlay" && !isOverlayMount(rootfs) {
 			if err := s.mountOverlay(img, cdir); err != nil {
@@ -73,25 +78,35 @@ func (s *Store) RootFS(ctx context.Context, ref, containerID string) (dir string
 		return "", nil, err
 	}
 	s.mu.Lock()
-	if s.idx.Containers[containerID] != nil || s.idx.Images[img.ID] == nil {
+	if c := s.idx.Containers[containerID]; (c != nil && !c.Partial) || s.making[containerID] || s.idx.Images[img.ID] == nil {
 		s.mu.Unlock()
 		return s.RootFS(ctx, ref, containerID) // raced with another call
 	}
-	s.idx.Containers[containerID] = &containerRecord{Image: img.ID, Mode: mode}
+	// Recorded (holding the image) before it is made, as unfinished.
+	prev := s.idx.Containers[containerID]
+	s.idx.Containers[containerID] = &containerRecord{Image: img.ID, Mode: mode, Partial: true}
 	if err := s.saveLocked(); err != nil {
-		delete(s.idx.Containers, containerID)
+		if prev != nil {
+			s.idx.Containers[containerID] = prev
+		} else {
+			delete(s.idx.Containers, containerID)
+		}
 		s.mu.Unlock()
 		return "", nil, err
 	}
+	s.making[containerID] = true
 	s.mu.Unlock()
 
 	defer func() {
 		if err != nil {
 			_ = s.ReleaseRootFS(context.Background(), containerID)
 		}
+		s.mu.Lock()
+		delete(s.making, containerID)
+		s.mu.Unlock()
 	}()
-	// Whatever an earlier process left under this ID (it crashed between
-	// making the directory and recording it) goes first.
+	// Whatever an earlier process left under this ID (it crashed before
+	// the root filesystem was complete) goes first.
 	for isOverlayMount(rootfs) {
 		if err := unix.Unmount(rootfs, 0); err != nil {
 			return "", nil, fmt.Errorf("image: unmount stale root filesystem of container %s: %w", containerID, err)
@@ -106,8 +121,22 @@ func (s *Store) RootFS(ctx context.Context, ref, containerID string) (dir string
 	} else {
 		err = s.copyLayers(ctx, layers, rootfs)
 	}
+	if err == nil && mode != "overlay" {
+		err = syncFS(rootfs) // the copy is on disk before it is marked done
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("image: root filesystem of container %s from %s: %w", containerID, img.ID, err)
+	}
+	s.mu.Lock()
+	if c := s.idx.Containers[containerID]; c != nil {
+		c.Partial = false
+		if err = s.saveLocked(); err != nil {
+			c.Partial = true
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return "", nil, fmt.Errorf("image: root filesystem of container %s: record it complete: %w", containerID, err)
 	}
 	return rootfs, cleanup, nil
 }

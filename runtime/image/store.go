@@ -65,6 +65,43 @@ type Config struct {
 	// Logger receives warnings (skipped layer entries) and the overlay
 	// probe's outcome; nil discards them.
 	Logger *slog.Logger
+	// MaxLayerSize is how many bytes a layer may hold unpacked (the sum
+	// of its entries' sizes), checked as it is unpacked, before its
+	// digest is known, so a hostile layer cannot fill the disk: 0 means
+	// DefaultMaxLayerSize, a negative value no limit.
+	MaxLayerSize int64
+	// MaxLayerEntries is how many entries (files, directories, links)
+	// a layer may hold: 0 means DefaultMaxLayerEntries, a negative
+	// value no limit.
+	MaxLayerEntries int
+}
+
+// The limits a layer is held to when Config leaves them 0.
+const (
+	DefaultMaxLayerSize    int64 = 8 << 30
+	DefaultMaxLayerEntries       = 1 << 20
+)
+
+// maxLayerSize is the limit on a layer's unpacked bytes; 0: none.
+func (c Config) maxLayerSize() int64 {
+	switch {
+	case c.MaxLayerSize == 0:
+		return DefaultMaxLayerSize
+	case c.MaxLayerSize < 0:
+		return 0
+	}
+	return c.MaxLayerSize
+}
+
+// maxLayerEntries is the limit on a layer's entries; 0: none.
+func (c Config) maxLayerEntries() int {
+	switch {
+	case c.MaxLayerEntries == 0:
+		return DefaultMaxLayerEntries
+	case c.MaxLayerEntries < 0:
+		return 0
+	}
+	return c.MaxLayerEntries
 }
 
 // Validate says which field of c is wrong.
@@ -93,7 +130,8 @@ func (c Config) Validate() error {
 //
 // On disk: blobs/sha256/<hex> (manifests, configs and compressed layers,
 // checked against their digest when written), layers/sha256/<diffID
-// hex> (each layer unpacked once, shared by every image that has it),
+// hex> (each layer unpacked once, shared by every image that has it;
+// layers/complete/<diffID hex> marks one whose files are all on disk),
 // containers/<id> (root filesystems) and index.json (names, images and
 // which container uses which image), replaced atomically on each change.
 type Store struct {
@@ -106,6 +144,9 @@ type Store struct {
 	mu   sync.Mutex
 	idx  *index
 	pins map[string]int // digests and diffIDs an operation in flight needs
+	// making holds the containers whose root filesystem a RootFS call
+	// of this process is making now.
+	making map[string]bool
 
 	pulls   flights
 	layers  flights
@@ -146,6 +187,10 @@ type layerRecord struct {
 type containerRecord struct {
 	Image string `json:"image"`
 	Mode  string `json:"mode"` // "overlay" or "copy"
+	// Partial is set while the root filesystem is being made (the
+	// record is written first, to hold the image) and cleared once it
+	// is complete and on disk: one left set by a crash is made again.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // New opens (or creates) the store under cfg.Root.
@@ -153,7 +198,7 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, pins: map[string]int{}, root: os.Geteuid() == 0}
+	s := &Store{cfg: cfg, log: cfg.Logger, pins: map[string]int{}, making: map[string]bool{}, root: os.Geteuid() == 0}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -162,7 +207,10 @@ func New(cfg Config) (*Store, error) {
 		p, _ := v1.ParsePlatform(cfg.Platform)
 		s.platform = *p
 	}
-	for _, d := range []string{"blobs/sha256", "layers/sha256", "containers", "tmp"} {
+	if err := s.markOlderLayers(); err != nil {
+		return nil, fmt.Errorf("image: create store: %w", err)
+	}
+	for _, d := range []string{"blobs/sha256", "layers/sha256", "layers/complete", "containers", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(cfg.Root, d), 0o700); err != nil {
 			return nil, fmt.Errorf("image: create store: %w", err)
 		}
@@ -192,6 +240,42 @@ func New(cfg Config) (*Store, error) {
 	}
 	s.sweep()
 	return s, nil
+}
+
+// markOlderLayers takes the unpacked layers of a store made before
+// completion markers were kept (it has layers/sha256 but no
+// layers/complete) as complete, as that store did, once: marked ones
+// are then never unpacked again under a container that has them
+// mounted.
+func (s *Store) markOlderLayers() error {
+	done := filepath.Join(s.cfg.Root, "layers", "complete")
+	if exists(done) {
+		return nil
+	}
+	ents, err := os.ReadDir(filepath.Join(s.cfg.Root, "layers", "sha256"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(s.cfg.Root, "layers"), ".complete-")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if _, err := parseDigest("sha256:" + e.Name()); err == nil && e.IsDir() {
+			if err := writeFileAtomic(filepath.Join(tmp, e.Name()), nil); err != nil {
+				_ = os.RemoveAll(tmp)
+				return err
+			}
+		}
+	}
+	if err := os.Rename(tmp, done); err != nil {
+		_ = os.RemoveAll(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(done))
 }
 
 func (s *Store) indexPath() string { return filepath.Join(s.cfg.Root, "index.json") }
@@ -443,6 +527,11 @@ func (s *Store) RemoveImage(ctx context.Context, ref string) error {
 		trash, err := os.MkdirTemp(filepath.Join(s.cfg.Root, "tmp"), "trash-")
 		if err != nil {
 			continue
+		}
+		// The marker goes first: a crash between the two leaves an
+		// incomplete layer, which is redone, never a marked partial one.
+		if err := os.Remove(s.layerDonePath(hexPart)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("image: remove layer completion marker", "diffID", l.DiffID, "err", err)
 		}
 		if err := renameDir(s.layerPath(hexPart), filepath.Join(trash, "l")); err != nil && !errors.Is(err, os.ErrNotExist) {
 			s.log.Warn("image: remove unpacked layer", "diffID", l.DiffID, "err", err)

@@ -20,6 +20,12 @@ import (
 // a symlink, a hard link to outside the layer.
 var ErrUnsafeLayer = errors.New("image: unsafe layer entry")
 
+// ErrLayerTooLarge is matched by the error of Unpack (and of a pull or
+// import) when a layer holds more bytes or entries than allowed
+// (UnpackOptions.MaxSize and MaxEntries, Config.MaxLayerSize and
+// MaxLayerEntries).
+var ErrLayerTooLarge = errors.New("image: layer too large")
+
 // WhiteoutFormat is how an unpacked layer records the files it deletes
 // from the layers below it.
 type WhiteoutFormat uint8
@@ -58,12 +64,20 @@ type UnpackOptions struct {
 	// Chown sets owners from the entries' uid and gid (needs root);
 	// otherwise files belong to the caller.
 	Chown bool
+	// MaxSize, if > 0, is how many bytes of content (the sum of the
+	// entries' sizes) the layer may hold; an entry that would go over
+	// it is refused before any of it is written.
+	MaxSize int64
+	// MaxEntries, if > 0, is how many entries the layer may hold.
+	MaxEntries int
 }
 
 // UnpackResult says what Unpack did.
 type UnpackResult struct {
 	// Entries counts the entries read.
 	Entries int
+	// Size is the sum of the entries' sizes (their content).
+	Size int64
 	// Warnings name the entries that were skipped (device nodes, fifos,
 	// unknown types) and why.
 	Warnings []string
@@ -77,7 +91,9 @@ type UnpackResult struct {
 // the tree. Device nodes and fifos are not created (a warning each).
 // Modes, mtimes and xattrs are set, and owners when opts.Chown; a later
 // entry replaces an earlier one of the same name. Whiteouts are kept in
-// opts.Whiteouts' format.
+// opts.Whiteouts' format. A layer with more content than opts.MaxSize
+// or more entries than opts.MaxEntries is refused with an error matching
+// ErrLayerTooLarge, before the entry that goes over is written.
 //
 // On error, dir holds part of the layer and nothing outside it was
 // touched; the caller removes it. Unpack stops at the end of the tar
@@ -102,6 +118,15 @@ func Unpack(ctx context.Context, r io.Reader, dir string, opts UnpackOptions) (*
 			return u.res, fmt.Errorf("read tar: %w", err)
 		}
 		u.res.Entries++
+		if opts.MaxEntries > 0 && u.res.Entries > opts.MaxEntries {
+			return u.res, fmt.Errorf("entry %q: %w: more than %d entries", hdr.Name, ErrLayerTooLarge, opts.MaxEntries)
+		}
+		if hdr.Size > 0 {
+			u.res.Size += hdr.Size
+			if opts.MaxSize > 0 && (u.res.Size > opts.MaxSize || u.res.Size < 0) {
+				return u.res, fmt.Errorf("entry %q (%d bytes): %w: more than %d bytes unpacked", hdr.Name, hdr.Size, ErrLayerTooLarge, opts.MaxSize)
+			}
+		}
 		if err := u.entry(hdr, tr); err != nil {
 			return u.res, fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}

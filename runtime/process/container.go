@@ -209,6 +209,10 @@ func parseSignal(s string) (int, error) {
 // and starts it under a monitor. A command that is not found or cannot
 // be executed fails with an error matching runtime.ErrStartFailed; the
 // container is then Exited with reason StartError and exit code 128.
+// If ctx ends before the monitor has answered, the error matches
+// ctx.Err() but the monitor is left to finish: the container may still
+// start (its state shows it once the monitor has answered; until then
+// it stays Created and another start is refused).
 func (d *Driver) StartContainer(ctx context.Context, id string) error {
 	d.mu.Lock()
 	c := d.containers[id]
@@ -225,6 +229,28 @@ func (d *Driver) StartContainer(ctx context.Context, id string) error {
 	d.mu.Unlock()
 
 	st, err := d.start(ctx, rec)
+	if p := (*pendingStart)(nil); errors.As(err, &p) {
+		// The context ended while the monitor was starting it. The
+		// container stays "starting" (a second start is refused) until
+		// the monitor has answered; then its state is what happened.
+		d.pending.Add(1)
+		go func() {
+			defer d.pending.Done()
+			merr := <-p.report
+			var st stateRecord
+			serr := readJSON(filepath.Join(d.containerDir(rec.ID), "state.json"), &st)
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			c.starting = false
+			if serr == nil {
+				c.state = &st
+			}
+			if merr != nil {
+				d.log.Warn("process: container start abandoned by its caller failed", "container", rec.ID, "err", merr)
+			}
+		}()
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	c.starting = false
@@ -261,6 +287,9 @@ func (d *Driver) start(ctx context.Context, rec *containerRecord) (*stateRecord,
 		return nil, fmt.Errorf("process: start container %s (%s): %w", rec.ID, name, err)
 	}
 	merr := d.startMonitor(ctx, dir)
+	if p := (*pendingStart)(nil); errors.As(merr, &p) {
+		return nil, fmt.Errorf("process: start container %s (%s): %w", rec.ID, name, merr)
+	}
 	var st stateRecord
 	if err := readJSON(filepath.Join(dir, "state.json"), &st); err != nil {
 		if merr == nil {
@@ -375,8 +404,9 @@ func (d *Driver) StopContainer(ctx context.Context, id string, opts runtime.Stop
 	}
 	state := d.stateLocked(c)
 	var pid int
+	var start uint64
 	if c.state != nil {
-		pid = c.state.PID
+		pid, start = c.state.PID, c.state.Start
 	}
 	sig := opts.Signal
 	if sig == 0 {
@@ -387,8 +417,12 @@ func (d *Driver) StopContainer(ctx context.Context, id string, opts runtime.Stop
 	}
 	d.mu.Unlock()
 	if state != runtime.ContainerRunning {
-		if state == runtime.ContainerUnknown && pid > 0 {
-			_ = unix.Kill(-pid, unix.SIGKILL) // what is left of it, if anything
+		// What is left of it, if anything: only while its first process
+		// is still the one that started (the PID may have been reused by
+		// an unrelated process since the monitor vanished; without a
+		// recorded start time there is no telling, so nothing is sent).
+		if state == runtime.ContainerUnknown && start != 0 && alive(pid, start) {
+			_ = unix.Kill(-pid, unix.SIGKILL)
 		}
 		return nil
 	}

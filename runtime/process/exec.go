@@ -78,6 +78,11 @@ func (d *Driver) Exec(ctx context.Context, id string, cmd []string, opts runtime
 	if rec.Config.Resources.MemoryLimit > 0 && d.memory {
 		cgroup = filepath.Join(memoryRoot, cgroupParent, id)
 	}
+	// Descriptors the driver's process inherited without close-on-exec
+	// (from whatever started it) must not reach the container, as the
+	// monitor does for the container's first process. Go opens its own
+	// with close-on-exec, so marking them all is harmless to the driver.
+	closeOnExecFrom(3)
 	// An exec is charged to the container's memory, as in a container.
 	if _, err := forkInCgroup(cgroup, func() (int, error) { return 0, c2.Start() }); err != nil {
 		return -1, fmt.Errorf("process: exec in container %s (%s): %w", id, rec.Config.Name, err)

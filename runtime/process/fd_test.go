@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"bytes"
 	"os"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/drover-io/drover/runtime"
 	"github.com/drover-io/drover/runtime/process"
@@ -51,5 +53,27 @@ func TestStatsCountsEveryThread(t *testing.T) {
 	stats, err := e.d.ContainerStats(e.ctx, id)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Duration(stats.CPUUsageNanoseconds), 300*time.Millisecond, "CPU of a process whose main thread is idle")
+	require.NoError(t, e.d.StopContainer(e.ctx, id, runtime.StopOptions{}))
+}
+
+// TestExecInheritsOnlyStdio: a process run by Exec does not get the
+// descriptors the driver's process was started with that are not
+// close-on-exec (inherited from whatever started the program).
+func TestExecInheritsOnlyStdio(t *testing.T) {
+	e := setup(t, process.IsolationNone)
+	id := e.run(e.config("execfds", "sleep", "1000"))
+	// A descriptor without close-on-exec, as one inherited at start.
+	f, err := os.Open(os.DevNull)
+	require.NoError(t, err)
+	defer f.Close()
+	const leaked = 213
+	require.NoError(t, unix.Dup2(int(f.Fd()), leaked))
+	defer unix.Close(leaked)
+
+	var out bytes.Buffer
+	code, err := e.d.Exec(e.ctx, id, []string{"ls", "/proc/self/fd"}, runtime.ExecOptions{Stdout: &out})
+	require.NoError(t, err)
+	require.Equal(t, 0, code)
+	assert.NotContains(t, strings.Fields(out.String()), strconv.Itoa(leaked), "descriptors of an exec'd process: %q", out.String())
 	require.NoError(t, e.d.StopContainer(e.ctx, id, runtime.StopOptions{}))
 }

@@ -133,7 +133,10 @@ func runMonitor(dir string) int {
 	}
 	self := os.Getpid()
 	selfStart, _ := procStartTime(self)
-	st := stateRecord{PID: pid, MonitorPID: self, MonitorStart: selfStart, StartedAt: startedAt}
+	// The child is not reaped before the monitor waits for it, so pid
+	// is still it here.
+	start, _ := procStartTime(pid)
+	st := stateRecord{PID: pid, Start: start, MonitorPID: self, MonitorStart: selfStart, StartedAt: startedAt}
 	if err := writeJSON(statePath, &st); err != nil {
 		_ = unix.Kill(-pid, unix.SIGKILL)
 		return fail("record start: %v", err)
@@ -278,7 +281,12 @@ func (d *Driver) startMonitor(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	handedOff := false // to readReport, which closes r
+	defer func() {
+		if !handedOff {
+			r.Close()
+		}
+	}()
 	logf, err := os.OpenFile(filepath.Join(dir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		w.Close()
@@ -313,8 +321,39 @@ func (d *Driver) startMonitor(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("run monitor %s: %w", d.monitorPath, err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = r.SetReadDeadline(time.Now()) })
-	defer stop()
+	// The monitor is never killed here when ctx ends: it may have
+	// started the container already, which would then run unmonitored
+	// (and a retry would start a second copy). Its answer is waited for
+	// in the background instead.
+	report := make(chan error, 1)
+	handedOff = true
+	go func() { report <- d.readReport(r, pid, dir) }()
+	select {
+	case err := <-report:
+		return err
+	case <-ctx.Done():
+		return &pendingStart{ctxErr: ctx.Err(), report: report}
+	}
+}
+
+// pendingStart is startMonitor's error when its context ended before
+// the monitor said whether the container started: report delivers what
+// it said (nil: started) once it has.
+type pendingStart struct {
+	ctxErr error
+	report <-chan error
+}
+
+func (p *pendingStart) Error() string {
+	return fmt.Sprintf("%v before the monitor reported; it goes on, and the container's state will show whether it started", p.ctxErr)
+}
+
+func (p *pendingStart) Unwrap() error { return p.ctxErr }
+
+// readReport reads the line monitor pid writes on r and returns what it
+// means; it closes r.
+func (d *Driver) readReport(r *os.File, pid int, dir string) error {
+	defer r.Close()
 	line, err := bufio.NewReader(r).ReadString('\n')
 	line = strings.TrimSpace(line)
 	switch {
@@ -326,9 +365,6 @@ func (d *Driver) startMonitor(ctx context.Context, dir string) error {
 			return fmt.Errorf("%s: %w", msg, runtime.ErrStartFailed)
 		}
 		return fmt.Errorf("monitor: %s", msg)
-	case ctx.Err() != nil:
-		_ = unix.Kill(pid, unix.SIGKILL)
-		return ctx.Err()
 	}
 	out, _ := os.ReadFile(filepath.Join(dir, "monitor.log"))
 	if err == nil || errors.Is(err, io.EOF) {

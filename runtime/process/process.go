@@ -112,6 +112,10 @@ type Driver struct {
 	mu         sync.Mutex
 	sandboxes  map[string]*sandboxRecord
 	containers map[string]*container
+
+	// pending counts the starts whose caller gave up (its context
+	// ended) before the monitor answered; Close waits for them.
+	pending sync.WaitGroup
 }
 
 // container is a container in memory.
@@ -218,9 +222,11 @@ func (d *Driver) load() error {
 }
 
 // Close releases the driver. Its containers keep running under their
-// monitors; a new Driver on the same Root adopts them. Closing twice is
-// not an error.
+// monitors; a new Driver on the same Root adopts them. It waits for the
+// answer of any monitor still starting a container for a StartContainer
+// whose context ended. Closing twice is not an error.
 func (d *Driver) Close() error {
+	d.pending.Wait()
 	reapMonitors()
 	return nil
 }

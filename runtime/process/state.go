@@ -18,8 +18,9 @@ import (
 //	containers/<id>/state.json     stateRecord (written by the monitor)
 //	containers/<id>/monitor.log    the monitor's own errors
 //
-// Every file is replaced atomically (written aside, then renamed), so a
-// reader never sees half of one.
+// Every file is replaced atomically (written aside, synced, then
+// renamed, and the directory synced), so a reader never sees half of
+// one, even after a power loss.
 
 // sandboxRecord is a sandbox on disk.
 type sandboxRecord struct {
@@ -93,6 +94,10 @@ type monitorSpec struct {
 type stateRecord struct {
 	// PID is the container's first process, leader of its process group.
 	PID int `json:"pid,omitempty"`
+	// Start is PID's start time in clock ticks after boot (/proc/<pid>/stat
+	// field 22), telling it from a later process with the same PID; 0 in
+	// records of monitors before it was kept.
+	Start uint64 `json:"start,omitempty"`
 	// MonitorPID is the monitor's, and MonitorStart its start time in
 	// clock ticks after boot (/proc/<pid>/stat field 22), telling it
 	// from a later process with the same PID.
@@ -106,7 +111,14 @@ type stateRecord struct {
 	Message      string    `json:"message,omitempty"`
 }
 
-// writeJSON replaces name with v, atomically.
+// syncFile flushes f to disk; a variable so tests can see the calls.
+var syncFile = (*os.File).Sync
+
+// writeJSON replaces name with v, atomically and durably: the new file
+// is synced before it is renamed in place and the directory after, so
+// that after a power loss name is the old file or the whole new one,
+// never an empty or partial one (which load would take for a half-made
+// container and delete).
 func writeJSON(name string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -121,6 +133,11 @@ func writeJSON(name string, v any) error {
 		os.Remove(tmp.Name())
 		return err
 	}
+	if err := syncFile(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
+	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())
 		return err
@@ -128,6 +145,19 @@ func writeJSON(name string, v any) error {
 	if err := os.Rename(tmp.Name(), name); err != nil {
 		os.Remove(tmp.Name())
 		return err
+	}
+	return syncDir(filepath.Dir(name))
+}
+
+// syncDir flushes directory dir (the names in it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := syncFile(d); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
