@@ -30,7 +30,7 @@ Start a cluster on this machine with "drover up", then use the client verbs
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newUp(), newServer(), newAgent(), newVersion())
+	root.AddCommand(newUp(), newServer(), newAgent(), newVersion(), newSnapshot(), newImage())
 	// The client verbs (apply, get, describe, ...).
 	root.AddCommand(verbs.Commands()...)
 	return root
