@@ -247,7 +247,9 @@ func TestWatchStreamPanicIsRecovered(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	e.ok(t, http.StatusCreated, "POST", "/api/v1/namespaces/default/pods", podJSON("", "explode", ""))
 	_, _ = io.ReadAll(resp.Body) // returns: the connection is closed
-	require.Contains(t, logs.String(), "panic streaming a watch")
+	// The log line may follow the close by a moment: poll for it.
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "panic streaming a watch") },
+		10*time.Second, 2*time.Millisecond, "no log of the panic: %s", logs.String())
 	require.Contains(t, logs.String(), "streamConn", "with the stack")
 	e.ok(t, http.StatusOK, "GET", "/api/v1/namespaces/default/pods", "")
 	require.NoError(t, e.server.Close())

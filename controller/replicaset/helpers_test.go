@@ -307,6 +307,14 @@ func (d *direct) reconcileSyncRS(t testing.TB, name string) (controller.Result, 
 // controller with opts (its Clock set to the Env's).
 func manager(t testing.TB, opts Options) (*controllertest.Env, *fakeclock.Clock) {
 	t.Helper()
+	env, clk, _ := managerOf(t, opts)
+	return env, clk
+}
+
+// managerOf is manager, also returning the running Manager (for tests
+// that wait on its caches).
+func managerOf(t testing.TB, opts Options) (*controllertest.Env, *fakeclock.Clock, *controller.Manager) {
+	t.Helper()
 	clk := fakeclock.New(epoch)
 	env := controllertest.New(t, controllertest.WithClock(clk))
 	m, err := env.NewManager(controller.ManagerConfig{})
@@ -322,5 +330,5 @@ func manager(t testing.TB, opts Options) (*controllertest.Env, *fakeclock.Clock)
 	if err := env.StartManager(m); err != nil {
 		t.Fatal(err)
 	}
-	return env, clk
+	return env, clk, m
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/labels"
 	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/client/workqueue/fakeclock"
 	"github.com/drover-io/drover/controller"
@@ -223,7 +224,7 @@ func TestReplacesPodDeletedOutOfBand(t *testing.T) {
 }
 
 func TestAdoptsOrphansAndReleasesRelabelled(t *testing.T) {
-	env, _ := manager(t, Options{})
+	env, _, m := managerOf(t, Options{})
 	c := env.Client
 	ctx := controllertest.Context(t)
 	orphan := func(name string, refs ...api.OwnerReference) *api.Pod {
@@ -236,6 +237,16 @@ func TestAdoptsOrphansAndReleasesRelabelled(t *testing.T) {
 	create(t, c, orphan("orphan-2"))
 	foreignRef := api.OwnerReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "db", UID: "sts-uid", Controller: new(true)}
 	create(t, c, orphan("foreign", foreignRef))
+	// The controller adopts what its cache holds: a pod its cache has not
+	// seen yet cannot be adopted, and another is created in its place.
+	pods, err := controller.Lister[*api.Pod](m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	controllertest.Eventually(t, func() bool {
+		cached, err := pods.ListNamespace("default", labels.Everything())
+		return err == nil && len(cached) == 3
+	})
 
 	create(t, c, newRS("web", 3))
 	rs := waitStatus(t, c, "web", replicasAre(3))
@@ -249,7 +260,7 @@ func TestAdoptsOrphansAndReleasesRelabelled(t *testing.T) {
 	}
 
 	// Relabel an adopted pod: it is released and replaced.
-	err := client.RetryOnConflict(ctx, client.DefaultRetry, func() error {
+	err = client.RetryOnConflict(ctx, client.DefaultRetry, func() error {
 		p := &api.Pod{}
 		if err := c.Get(ctx, "default", "orphan-1", p); err != nil {
 			return err
