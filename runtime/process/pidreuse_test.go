@@ -62,6 +62,13 @@ func TestStopUnknownChecksStartTime(t *testing.T) {
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(data, &raw))
 	raw["pid"] = decoy.Process.Pid
+	// Start times are in clock ticks (10 ms): on a fast machine the decoy
+	// can start in the tick the container did, which real PID reuse (a
+	// wrap of the PID space) never does. Record a start of its own for
+	// the container, as the PID's earlier owner had.
+	start, ok := raw["start"].(float64)
+	require.True(t, ok, "state.json has the container's start time: %s", data)
+	raw["start"] = start - 100
 	data, err = json.Marshal(raw)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(statePath, data, 0o600))
