@@ -86,6 +86,20 @@ func newRollout() *cobra.Command {
 	return cmd
 }
 
+// deployment connects and resolves the rollout verbs' argument with
+// deploymentArg.
+func (o *conn) deployment(cmd *cobra.Command, args []string) (*session, string, error) {
+	s, err := o.connect(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := deploymentArg(s, args)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, name, nil
+}
+
 // deploymentArg resolves "deploy/web", "deployment web" or "web" to a
 // Deployment's name.
 func deploymentArg(s *session, args []string) (string, error) {
@@ -157,11 +171,7 @@ func newRolloutStatus(o *conn) *cobra.Command {
 		Example: "  drover rollout status deploy/web",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			name, err := deploymentArg(s, args)
+			s, name, err := o.deployment(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -260,11 +270,7 @@ func newRolloutHistory(o *conn) *cobra.Command {
 		Example: "  drover rollout history deploy/web\n  drover rollout history deploy/web --revision=2",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			name, err := deploymentArg(s, args)
+			s, name, err := o.deployment(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -312,11 +318,7 @@ func newRolloutUndo(o *conn) *cobra.Command {
 		Example: "  drover rollout undo deploy/web\n  drover rollout undo deploy/web --to-revision=2",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			name, err := deploymentArg(s, args)
+			s, name, err := o.deployment(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -345,11 +347,7 @@ func newRolloutRestart(o *conn) *cobra.Command {
 		Example: "  drover rollout restart deploy/web",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			name, err := deploymentArg(s, args)
+			s, name, err := o.deployment(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -382,11 +380,7 @@ func newRolloutPause(o *conn, pause bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			name, err := deploymentArg(s, args)
+			s, name, err := o.deployment(cmd, args)
 			if err != nil {
 				return err
 			}
