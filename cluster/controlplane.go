@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -235,7 +236,40 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 	cp.wg.Go(func() { cp.fail(wrap("API server maintenance", srv.Run(runCtx))) })
 	cp.wg.Go(func() { cp.fail(wrap("controller manager", mgr.Start(runCtx))) })
 	cp.progress("API server listening on " + cp.url)
-	return nil
+	return cp.waitSystemNamespaces(ctx)
+}
+
+// waitSystemNamespaces returns once the API server's system namespaces
+// ("default", "kube-system", "kube-node-lease", ...) exist: the server
+// creates them as it starts, and a program that creates an object in
+// "default" the moment Start returns must not find it missing.
+func (cp *ControlPlane) waitSystemNamespaces(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var nsl api.NamespaceList
+		err := cp.client.List(ctx, &nsl)
+		if err == nil {
+			have := map[string]bool{}
+			for _, ns := range nsl.Items {
+				have[ns.Name] = true
+			}
+			missing := slices.DeleteFunc(apiserver.DefaultSystemNamespaces(), func(n string) bool { return have[n] })
+			if len(missing) == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for the system namespaces: %w", ctx.Err())
+		case <-cp.done:
+			cp.errMu.Lock()
+			err := cp.err
+			cp.errMu.Unlock()
+			return fmt.Errorf("cluster: a component failed while waiting for the system namespaces: %w", err)
+		case <-tick.C:
+		}
+	}
 }
 
 // schedulerName names the scheduler's event recorder.
