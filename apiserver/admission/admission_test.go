@@ -205,6 +205,14 @@ func TestDefaultServiceAccount(t *testing.T) {
 		require.NoError(t, c.Admit(t.Context(), a))
 		require.Empty(t, a.Object.(*api.Pod).Spec.ServiceAccountName)
 	})
+	t.Run("mirror pods untouched", func(t *testing.T) {
+		a := podAttrs(admission.Create, "default")
+		pod := a.Object.(*api.Pod)
+		pod.Annotations = map[string]string{admission.MirrorPodAnnotation: "3f2a"}
+		require.NoError(t, c.Admit(t.Context(), a))
+		require.Empty(t, pod.Spec.ServiceAccountName)
+		require.Empty(t, pod.Spec.DeprecatedServiceAccount)
+	})
 	t.Run("other kinds untouched", func(t *testing.T) {
 		ns := &api.Namespace{ObjectMeta: api.ObjectMeta{Name: "x"}}
 		require.NoError(t, c.Admit(t.Context(), &admission.Attributes{Operation: admission.Create, Kind: namespaceKind, Object: ns}))

@@ -72,7 +72,17 @@ func isNamespace(k api.Kind) bool {
 // created with neither spec.serviceAccountName nor its deprecated alias
 // spec.serviceAccount runs as the "default" service account; the two
 // fields are kept equal, serviceAccountName winning.
+//
+// Mirror pods (annotation MirrorPodAnnotation: the API server's copy of a
+// node agent's static pod) are left as they are, as in Kubernetes: the
+// static pod runs without the API server, so its copy must say what
+// actually runs.
 func DefaultServiceAccount() Mutator { return defaultServiceAccount{} }
+
+// MirrorPodAnnotation marks a mirror pod: the API server's copy of a
+// static pod that a node agent runs from a manifest file.
+const MirrorPodAnnotation = "kubernetes.io/config.mirror"
+
 
 type defaultServiceAccount struct{}
 
@@ -84,6 +94,9 @@ func (defaultServiceAccount) Admit(_ context.Context, a *Attributes) error {
 	}
 	pod, ok := a.Object.(*api.Pod)
 	if !ok {
+		return nil
+	}
+	if _, mirror := pod.Annotations[MirrorPodAnnotation]; mirror {
 		return nil
 	}
 	s := &pod.Spec
