@@ -83,7 +83,6 @@ func DefaultServiceAccount() Mutator { return defaultServiceAccount{} }
 // static pod that a node agent runs from a manifest file.
 const MirrorPodAnnotation = "kubernetes.io/config.mirror"
 
-
 type defaultServiceAccount struct{}
 
 func (defaultServiceAccount) Name() string { return "DefaultServiceAccount" }
