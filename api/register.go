@@ -15,7 +15,7 @@ func AddBuiltins(s *Scheme) error {
 	for _, err := range []error{
 		Register[Namespace](s, Kind{GroupVersionKind: CoreV1.WithKind("Namespace"), Resource: "namespaces", ShortNames: []string{"ns"}, Subresources: []string{"status", "finalize"}}),
 		Register[Node](s, Kind{GroupVersionKind: CoreV1.WithKind("Node"), Resource: "nodes", ShortNames: []string{"no"}, Subresources: []string{"status"}}),
-		Register[Pod](s, Kind{GroupVersionKind: CoreV1.WithKind("Pod"), Resource: "pods", ShortNames: []string{"po"}, Namespaced: true, Categories: all, Subresources: []string{"status", "binding", "log", "eviction"}}),
+		Register[Pod](s, Kind{GroupVersionKind: CoreV1.WithKind("Pod"), Resource: "pods", ShortNames: []string{"po"}, Namespaced: true, Categories: all, Subresources: []string{"status", "binding", "log", "eviction", "exec"}}),
 		Register[Service](s, Kind{GroupVersionKind: CoreV1.WithKind("Service"), Resource: "services", ShortNames: []string{"svc"}, Namespaced: true, Categories: all, Subresources: []string{"status"}}),
 		Register[Endpoints](s, Kind{GroupVersionKind: CoreV1.WithKind("Endpoints"), Resource: "endpoints", Singular: "endpoints", ShortNames: []string{"ep"}, Namespaced: true}),
 		Register[ConfigMap](s, Kind{GroupVersionKind: CoreV1.WithKind("ConfigMap"), Resource: "configmaps", ShortNames: []string{"cm"}, Namespaced: true}),

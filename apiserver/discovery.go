@@ -155,6 +155,7 @@ func (s *Server) serveAPIResourceList(w http.ResponseWriter, gv api.GroupVersion
 		})
 		l.Resources = append(l.Resources, subresourceDiscovery(k)...)
 	}
+	l.Resources = append(l.Resources, s.metricsAPIResources(gv)...)
 	slices.SortStableFunc(l.Resources, func(a, b APIResource) int {
 		switch {
 		case a.Name < b.Name:
@@ -289,6 +290,7 @@ func (s *Server) versionDiscovery(gv api.GroupVersion) APIVersionDiscovery {
 		}
 		vd.Resources = append(vd.Resources, rd)
 	}
+	vd.Resources = append(vd.Resources, s.metricsResourceDiscovery(gv)...)
 	slices.SortFunc(vd.Resources, func(a, b APIResourceDiscovery) int { return strings.Compare(a.Resource, b.Resource) })
 	return vd
 }

@@ -77,6 +77,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.nonResource(w, r, func(w http.ResponseWriter, _ *http.Request) { s.serveAPIResourceList(w, gv) })
 		return
 	}
+	if s.isMetricsAPI(gv) {
+		s.serveMetricsAPI(w, r, rest) // metrics_api.go
+		return
+	}
 	t, ok := s.parseTarget(gv, rest)
 	if !ok {
 		s.writeError(w, notFound())

@@ -77,12 +77,13 @@ func classify(method, path, rawQuery string) requestClass {
 		seg[0] == "apis" && (len(seg) == 2 || len(seg) == 3): // /apis/<g>[/<v>]
 		return classExempt
 	}
+	// pods/log and pods/exec (GET or POST): .../pods/<name>/log,
+	// .../pods/<name>/exec. They last as long as the stream.
+	if n := len(seg); seg[0] == "api" && n >= 5 && (seg[n-1] == "log" || seg[n-1] == "exec") && seg[n-3] == "pods" {
+		return classExempt
+	}
 	if method != http.MethodGet && method != http.MethodHead {
 		return classMutating
-	}
-	// pods/log: .../pods/<name>/log.
-	if n := len(seg); seg[0] == "api" && n >= 5 && seg[n-1] == "log" && seg[n-3] == "pods" {
-		return classExempt
 	}
 	if method == http.MethodGet && strings.Contains(rawQuery, "watch") {
 		q, _ := url.ParseQuery(rawQuery) // as URL.Query: what parses

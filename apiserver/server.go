@@ -128,6 +128,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -343,6 +344,9 @@ type Server struct {
 	running   atomic.Bool  // Run is running
 	watches   watchSet     // the open watches, for Close and MaxWatches (watch.go)
 	limits    limits       // the in-flight limits (limit.go)
+	// metricsSeen is, by node name, the time of the last node agent
+	// Summary the metrics API read (metrics_api.go).
+	metricsSeen sync.Map
 }
 
 // Close ends every open watch, refuses new ones, waits for the streams of
@@ -431,6 +435,9 @@ func New(cfg Config) (*Server, error) {
 	for g, vs := range versions {
 		slices.SortFunc(vs, compareVersions)
 		s.groups = append(s.groups, groupInfo{name: g, versions: vs})
+	}
+	if g, ok := metricsGroup(s.regs); ok {
+		s.groups = append(s.groups, g) // metrics_api.go
 	}
 	slices.SortFunc(s.groups, func(a, b groupInfo) int { return strings.Compare(a.name, b.name) })
 	s.admission = cfg.Admission

@@ -27,6 +27,7 @@ import (
 //	.../pods/<name>/binding POST a v1 Binding: set spec.nodeName once
 //	.../pods/<name>/eviction POST a policy/v1 Eviction: delete the pod
 //	.../pods/<name>/log     GET the logs of a container (podlog.go)
+//	.../pods/<name>/exec    GET or POST: run a command in a container (podexec.go)
 //
 // Each writes through admission like the verbs on the parent: a scale is
 // an Update of the parent (Attributes.Subresource "scale", Object the
@@ -51,6 +52,8 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, t targ
 		err = s.serveEviction(w, r, t)
 	case "log":
 		err = s.servePodLog(w, r, t)
+	case "exec":
+		err = s.servePodExec(w, r, t)
 	default:
 		err = notServed(t)
 	}
@@ -86,6 +89,8 @@ func subresourceDiscovery(k api.Kind) []APIResource {
 			add(sub, evictionKind, "create")
 		case sub == "log" && pod:
 			add(sub, k.GroupVersionKind, "get")
+		case sub == "exec" && pod:
+			add(sub, api.CoreV1.WithKind("PodExecOptions"), "create", "get")
 		case sub == "finalize" && k.GroupVersionKind == api.CoreV1.WithKind("Namespace"):
 			add(sub, k.GroupVersionKind, "update")
 		}

@@ -11,9 +11,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/drover-io/drover/runtime/oci"
+	"github.com/drover-io/drover/runtime/process"
 )
 
 func main() {
+	// The node agent's runtime drivers re-execute this binary as each
+	// container's monitor: those runs end here.
+	oci.RunShimIfRequested()
+	process.RunMonitorIfRequested()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -41,6 +48,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
 	if e := (*exitError)(nil); errors.As(err, &e) {
 		return e.code
+	}
+	// A remote command's exit code (exec).
+	if e := (interface{ ExitCode() int })(nil); errors.As(err, &e) {
+		return e.ExitCode()
 	}
 	return 1
 }

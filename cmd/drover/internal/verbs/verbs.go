@@ -31,6 +31,8 @@ func Commands() []*cobra.Command {
 		newScale(),
 		newRollout(),
 		newLogs(),
+		newExec(),
+		newTop(),
 		newEvents(),
 		newExplain(),
 	}
