@@ -32,7 +32,8 @@ func (f NodeAgentFunc) Run(ctx context.Context, c *client.Client, registered fun
 // stops it. Its methods are safe for concurrent use.
 type AllInOne struct {
 	*ControlPlane
-	cfg AllInOneConfig
+	cfg  AllInOneConfig
+	node *Node
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -49,25 +50,59 @@ func NewAllInOne(cfg AllInOneConfig) (*AllInOne, error) {
 	return &AllInOne{ControlPlane: newControlPlane(cfg.ControlPlaneConfig), cfg: cfg}, nil
 }
 
-// Runtime returns the container runtime the node agent drives.
-func (a *AllInOne) Runtime() string { return a.cfg.Runtime }
+// Runtime returns the container runtime the node agent drives, "" with
+// no node agent of the cluster's own.
+func (a *AllInOne) Runtime() string {
+	if a.cfg.Node == nil || a.cfg.NodeAgent != nil {
+		return ""
+	}
+	return a.cfg.Node.Runtime
+}
+
+// Node returns the cluster's own node agent once Start has made it; nil
+// before, or with none (AllInOneConfig.Node nil or NodeAgent set).
+func (a *AllInOne) Node() *Node { return a.node }
 
 // Start starts the control plane (see ControlPlane.Start), then the node
 // agent if there is one, and returns once the API server answers; the
 // "node registered" progress step follows when the node agent says so.
 // ctx bounds the start only.
 func (a *AllInOne) Start(ctx context.Context) error {
+	agent := a.cfg.NodeAgent
+	if agent == nil && a.cfg.Node != nil {
+		// The node agent first: the API server is told how to reach it
+		// (its certificate and token) before it serves pods/log and exec.
+		nc := *a.cfg.Node
+		if nc.KubeletToken == "" {
+			nc.KubeletToken = NewKubeletToken()
+		}
+		if nc.Logger == nil {
+			nc.Logger = a.cfg.Logger
+		}
+		if nc.Registerer == nil {
+			nc.Registerer = a.ControlPlane.reg
+		}
+		node, err := NewNode(nc)
+		if err != nil {
+			return err
+		}
+		a.node, agent = node, node
+		a.ControlPlane.cfg.Kubelet = node.KubeletConfig()
+	}
 	if err := a.ControlPlane.Start(ctx); err != nil {
+		if a.node != nil {
+			_ = a.node.Close()
+		}
 		return err
 	}
-	if a.cfg.NodeAgent == nil {
+	if agent == nil {
 		return nil
 	}
 	nctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.wg.Go(func() {
 		var once sync.Once
-		err := a.cfg.NodeAgent.Run(nctx, a.Client(), func() {
+		err := agent.Run(nctx, a.Client(), func() {
 			once.Do(func() { a.progress("node registered") })
 		})
 		if err != nil {

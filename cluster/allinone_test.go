@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,7 @@ func startAllInOne(t *testing.T, dir string) (*AllInOne, func() []string) {
 	var steps []string
 	cfg := DefaultAllInOneConfig(dir)
 	cfg.APIAddr = "127.0.0.1:0"
-	cfg.Runtime = RuntimeFake
+	cfg.Node.Runtime, cfg.Node.KubeletAddr, cfg.Node.Name = RuntimeFake, "127.0.0.1:0", "aio-node"
 	cfg.Logger = testLogger(t)
 	cfg.OnProgress = func(p Progress) {
 		mu.Lock()
@@ -74,9 +75,17 @@ func TestAllInOneDeploymentAndRestart(t *testing.T) {
 
 	a, steps := startAllInOne(t, dir)
 	eventually(t, 10*time.Second, func() error {
-		want := []string{"store ready", "API server listening on " + a.URL(), "scheduler started", "controllers started"}
-		if got := steps(); strings.Join(got, "|") != strings.Join(want, "|") {
-			return fmt.Errorf("progress steps %q, want %q", got, want)
+		// The control plane's steps in order; the node agent registers
+		// its Node alongside the scheduler and the controllers.
+		got := steps()
+		want := []string{"store ready", "API server listening on " + a.URL(), "controllers started", "node registered", "scheduler started"}
+		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+			return fmt.Errorf("progress steps %q, want %q (the last three in any order)", got, want)
+		}
+		rest := slices.Clone(got[2:])
+		slices.Sort(rest)
+		if strings.Join(rest, "|") != strings.Join(want[2:], "|") {
+			return fmt.Errorf("progress steps %q, want %q (the last three in any order)", got, want)
 		}
 		return nil
 	})
@@ -107,8 +116,8 @@ func TestAllInOneDeploymentAndRestart(t *testing.T) {
 		}
 	}
 
-	// A Deployment gets its ReplicaSet and its pods, which stay Pending
-	// and unbound: there is no node.
+	// A Deployment gets its ReplicaSet and its pods, which run on the
+	// cluster's own node (simulated containers: runtime fake).
 	c := httpClient(t, a)
 	if _, err := client.Resource[api.Deployment](c).Create(ctx, deployment("web", 2)); err != nil {
 		t.Fatal(err)
@@ -116,8 +125,8 @@ func TestAllInOneDeploymentAndRestart(t *testing.T) {
 	eventually(t, 10*time.Second, func() error { return replicaSetOf(ctx, c, "web") })
 	eventually(t, 10*time.Second, func() error {
 		return podsOf(ctx, c, "web", 2, func(p *api.Pod) error {
-			if p.Spec.NodeName != "" || p.Status.Phase != api.PodPending {
-				return fmt.Errorf("is %s on node %q, want Pending on none", p.Status.Phase, p.Spec.NodeName)
+			if p.Spec.NodeName != "aio-node" || p.Status.Phase != api.PodRunning {
+				return fmt.Errorf("is %s on node %q, want Running on aio-node", p.Status.Phase, p.Spec.NodeName)
 			}
 			return nil
 		})
@@ -154,6 +163,7 @@ func TestAllInOneAddrInUse(t *testing.T) {
 	defer ln.Close()
 	cfg := DefaultAllInOneConfig(t.TempDir())
 	cfg.APIAddr = ln.Addr().String()
+	cfg.Node.Runtime, cfg.Node.KubeletAddr = RuntimeFake, "127.0.0.1:0"
 	a, err := NewAllInOne(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +183,7 @@ func TestAllInOneNodeAgentHook(t *testing.T) {
 	var mu sync.Mutex
 	cfg := DefaultAllInOneConfig(t.TempDir())
 	cfg.APIAddr = "127.0.0.1:0"
-	cfg.Runtime = RuntimeFake
+	cfg.Node.Runtime, cfg.Node.KubeletAddr = RuntimeFake, "127.0.0.1:0"
 	cfg.OnProgress = func(p Progress) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -218,7 +228,9 @@ func TestValidate(t *testing.T) {
 		{"bad api addr", func(c *AllInOneConfig) { c.APIAddr = "6443" }, "APIAddr"},
 		{"bad raft addr", func(c *AllInOneConfig) { c.RaftAddr = "host:port" }, "RaftAddr"},
 		{"join", func(c *AllInOneConfig) { c.Join = []string{"127.0.0.1:7000"} }, "Join"},
-		{"runtime", func(c *AllInOneConfig) { c.Runtime = "docker" }, "Runtime"},
+		{"runtime", func(c *AllInOneConfig) { n := *c.Node; n.Runtime = "docker"; c.Node = &n }, "Runtime"},
+		{"node name", func(c *AllInOneConfig) { n := *c.Node; n.Name = "Not_A_Name"; c.Node = &n }, "Name"},
+		{"kubelet addr", func(c *AllInOneConfig) { n := *c.Node; n.KubeletAddr = "10250"; c.Node = &n }, "KubeletAddr"},
 		{"grace", func(c *AllInOneConfig) { c.ShutdownGrace = -1 }, "ShutdownGrace"},
 		{"controllers", func(c *AllInOneConfig) { c.Controllers.Controllers = []string{"nope"} }, "Controllers"},
 	} {
@@ -265,7 +277,7 @@ func TestDialAddr(t *testing.T) {
 func TestCloseEndsWatches(t *testing.T) {
 	cfg := DefaultAllInOneConfig(t.TempDir())
 	cfg.APIAddr = "127.0.0.1:0"
-	cfg.Runtime = RuntimeFake
+	cfg.Node.Runtime, cfg.Node.KubeletAddr = RuntimeFake, "127.0.0.1:0"
 	cfg.ShutdownGrace = time.Hour
 	a, err := NewAllInOne(cfg)
 	if err != nil {

@@ -18,7 +18,7 @@ func BenchmarkUpReady(b *testing.B) {
 		b.StopTimer()
 		cfg := DefaultAllInOneConfig(b.TempDir())
 		cfg.APIAddr = "127.0.0.1:0"
-		cfg.Runtime = RuntimeFake
+		cfg.Node.Runtime, cfg.Node.KubeletAddr = RuntimeFake, "127.0.0.1:0"
 		a, err := NewAllInOne(cfg)
 		if err != nil {
 			b.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/drover-io/drover/apiserver"
 	"github.com/drover-io/drover/controller/builtin"
 	"github.com/drover-io/drover/scheduler"
 )
@@ -117,6 +118,12 @@ type ControlPlaneConfig struct {
 
 	// Controllers selects and configures the built-in controllers.
 	Controllers builtin.Config
+
+	// Kubelet says how the API server reaches the node agents (pods/log,
+	// pods/exec, the metrics API): the zero value is HTTPS verified
+	// against the system's roots. An AllInOne sets it to trust its own
+	// node agent.
+	Kubelet apiserver.KubeletConfig
 
 	// Scheduler configures the scheduler; its Go dependencies (Client,
 	// Informers, Recorder, Logger, Registerer) are filled by the
@@ -234,23 +241,26 @@ type AllInOneConfig struct {
 	// (Bootstrap true, no Join).
 	ControlPlaneConfig
 
-	// Runtime is the container runtime the node agent drives: one of
-	// Runtimes(). It is recorded for the node agent, which arrives with
-	// issue 9.
-	Runtime string
+	// Node configures this machine's node agent (see NewNode): the
+	// container runtime, the node's name, where its HTTPS API listens.
+	// nil means no node of the cluster's own: pods stay Pending unless
+	// NodeAgent brings nodes.
+	Node *NodeConfig
 
-	// NodeAgent, if not nil, runs this machine's node agent once the
-	// control plane answers. nil means no node: pods are scheduled to no
-	// node and stay Pending.
+	// NodeAgent, if not nil, replaces the node agent of Node: it runs
+	// once the control plane answers (simulated nodes, a node agent of
+	// your own).
 	NodeAgent NodeAgent
 }
 
 // DefaultAllInOneConfig returns the configuration of `drover up` on
-// dataDir: DefaultControlPlaneConfig and DefaultRuntime.
+// dataDir: DefaultControlPlaneConfig, and DefaultNodeConfig with the node
+// agent's state in dataDir too.
 func DefaultAllInOneConfig(dataDir string) AllInOneConfig {
+	node := DefaultNodeConfig(dataDir)
 	return AllInOneConfig{
 		ControlPlaneConfig: DefaultControlPlaneConfig(dataDir),
-		Runtime:            DefaultRuntime(),
+		Node:               &node,
 	}
 }
 
@@ -262,10 +272,10 @@ func (c AllInOneConfig) Validate() error {
 	if err := c.ControlPlaneConfig.Validate(); err != nil {
 		return err
 	}
-	switch c.Runtime {
-	case RuntimeOCI, RuntimeProcess, RuntimeFake:
-	default:
-		return fmt.Errorf("cluster: AllInOneConfig.Runtime is %q: must be %s, %s or %s", c.Runtime, RuntimeOCI, RuntimeProcess, RuntimeFake)
+	if c.Node != nil && c.NodeAgent == nil {
+		if err := c.Node.Validate(); err != nil {
+			return fmt.Errorf("cluster: AllInOneConfig.Node: %w", err)
+		}
 	}
 	return nil
 }

@@ -167,6 +167,7 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 		Logger:     cp.log.With("component", "apiserver"),
 		Registerer: cp.reg,
 		Leader:     st.IsLeader,
+		Kubelet:    cfg.Kubelet,
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: API server: %w", err)

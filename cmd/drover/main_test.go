@@ -50,7 +50,7 @@ func TestUpServesAndStops(t *testing.T) {
 	var out, errOut syncBuffer
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, []string{"up", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--runtime", "fake"}, &out, &errOut)
+		exited <- run(ctx, []string{"up", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--kubelet-addr", "127.0.0.1:0", "--runtime", "fake", "--node-name", "up-test"}, &out, &errOut)
 	}()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	want := "export KUBECONFIG=" + kubeconfig + "\n"
@@ -65,7 +65,7 @@ func TestUpServesAndStops(t *testing.T) {
 			t.Fatalf("no export line after 20 s: %s", out.String())
 		}
 	}
-	for _, step := range []string{"store ready", "API server listening on http://127.0.0.1:", "scheduler started", "controllers started"} {
+	for _, step := range []string{"store ready", "API server listening on http://127.0.0.1:", "scheduler started", "controllers started", "node registered"} {
 		if !regexp.MustCompile(`(?m)^✓ ` + regexp.QuoteMeta(step) + `.*\(\d+ ms\)$`).MatchString(out.String()) {
 			t.Errorf("no progress line for %q in:\n%s", step, out.String())
 		}
@@ -80,6 +80,20 @@ func TestUpServesAndStops(t *testing.T) {
 	}
 	if _, err := client.Resource[api.Namespace](c).Get(ctx, "", "default"); err != nil {
 		t.Fatalf("the API server does not answer: %v", err)
+	}
+	node, err := client.Resource[api.Node](c).Get(ctx, "", "up-test")
+	if err != nil {
+		t.Fatalf("the node agent's Node: %v", err)
+	}
+	if !strings.Contains(out.String(), "The cluster is up: node up-test is Ready.") {
+		t.Errorf("no ready line:\n%s", out.String())
+	}
+	ready := false
+	for _, c := range node.Status.Conditions {
+		ready = ready || (c.Type == api.NodeReady && c.Status == api.ConditionTrue)
+	}
+	if !ready {
+		t.Errorf("node up-test is not Ready: %+v", node.Status.Conditions)
 	}
 	cancel() // as SIGINT does
 	if code := <-exited; code != 0 {
@@ -102,14 +116,16 @@ func TestUpErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"up", "--data-dir", t.TempDir(), "--api-addr", ln.Addr().String()}, 1,
+		{[]string{"up", "--data-dir", t.TempDir(), "--api-addr", ln.Addr().String(), "--kubelet-addr", "127.0.0.1:0", "--runtime", "fake"}, 1,
 			fmt.Sprintf("drover up: %s is in use: stop the other server or pass --api-addr\n", ln.Addr())},
 		{[]string{"up", "--runtime", "docker"}, 1, `drover up: --runtime is "docker": must be one of oci, process, fake` + "\n"},
 		{[]string{"up", "--data-dir", t.TempDir(), "--api-addr", "6443"}, 1, `drover up: --api-addr is "6443": must be host:port, as 127.0.0.1:6443`},
 		{[]string{"up", "--log-level", "loud"}, 1, `--log-level is "loud"`},
 		{[]string{"server", "--data-dir", t.TempDir()}, 1, "drover server: pass --bootstrap to start a new cluster, or --join HOST:PORT"},
 		{[]string{"server", "--bootstrap", "--raft-addr", "7000"}, 1, `drover server: --raft-addr is "7000": must be host:port`},
-		{[]string{"agent"}, 2, "drover agent: the node agent arrives with issue 9"},
+		{[]string{"agent"}, 1, "drover agent: --server is required"},
+		{[]string{"agent", "--server", "10.0.0.1:6443"}, 1, `drover agent: --server "10.0.0.1:6443": want a URL`},
+		{[]string{"up", "--kubelet-addr", "10250"}, 1, `drover up: --kubelet-addr is "10250": must be host:port`},
 	} {
 		code, _, errOut := drover(ctx, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {

@@ -20,6 +20,7 @@ const defaultRaftAddr = "127.0.0.1:7000"
 func newServer() *cobra.Command {
 	var (
 		dataDir, apiAddr, raftAddr, advertise, name string
+		kubeletToken                                string
 		bootstrap                                   bool
 		join                                        []string
 		logs                                        logFlags
@@ -74,9 +75,10 @@ with the security work, as flags next to these.`,
 			cfg.RaftAdvertiseAddr = advertise
 			cfg.Bootstrap = bootstrap
 			cfg.Join = join
+			cfg.Kubelet = cluster.UnverifiedKubeletConfig(kubeletToken)
 			cfg.Logger = log.With("member", name)
 			out := cmd.OutOrStdout()
-			cfg.OnProgress = progressPrinter(out, "", nil)
+			cfg.OnProgress = progressPrinter(out, nil)
 			cp, err := cluster.NewControlPlane(cfg)
 			if err != nil {
 				return err
@@ -111,6 +113,7 @@ with the security work, as flags next to these.`,
 	f.StringVar(&advertise, "advertise-raft-addr", "", "host:port the other members dial to reach this one (default: --raft-addr)")
 	f.BoolVar(&bootstrap, "bootstrap", false, "start a new cluster with this member as its first")
 	f.StringSliceVar(&join, "join", nil, "--raft-addr of a member of the cluster to join (repeatable)")
+	f.StringVar(&kubeletToken, "kubelet-token", "", "bearer token sent to the node agents' HTTPS API (drover agent --kubelet-token); their certificates are not verified until the security work")
 	logs.add(cmd, "info")
 	return cmd
 }

@@ -21,7 +21,7 @@ func startUp(t *testing.T, dir string) (*client.Client, func()) {
 	var out, errOut syncBuffer
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, []string{"up", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--runtime", "fake"}, &out, &errOut)
+		exited <- run(ctx, []string{"up", "--data-dir", dir, "--api-addr", "127.0.0.1:0", "--kubelet-addr", "127.0.0.1:0", "--runtime", "fake"}, &out, &errOut)
 	}()
 	stopped := false
 	stop := func() {

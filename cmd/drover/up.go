@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,14 +21,16 @@ import (
 func newUp() *cobra.Command {
 	var (
 		dataDir, apiAddr, runtime string
+		nodeName, kubeletAddr     string
 		logs                      logFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run a whole cluster on this machine, until interrupted",
 		Long: `Run a whole cluster in this process: a one-member store, the API server,
-the scheduler and the built-in controllers (and, when it lands with issue 9,
-a node agent for this machine: until then pods stay Pending).
+the scheduler, the built-in controllers, and a node agent that runs the pods
+on this machine with the container runtime of --runtime (oci: runc or crun,
+as root; process: plain host processes; fake: simulated containers).
 
 It prints a line as each part becomes ready, writes DIR/kubeconfig and the
 export KUBECONFIG=... line to use it, and keeps its state in DIR across
@@ -39,6 +42,9 @@ machine only (TLS and remote access arrive with the security work).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkAddrFlag("--api-addr", apiAddr); err != nil {
+				return err
+			}
+			if err := checkAddrFlag("--kubelet-addr", kubeletAddr); err != nil {
 				return err
 			}
 			if !slices.Contains(cluster.Runtimes(), runtime) {
@@ -63,11 +69,13 @@ machine only (TLS and remote access arrive with the security work).`,
 			}
 			cfg := cluster.DefaultAllInOneConfig(dir)
 			cfg.APIAddr = apiAddr
-			cfg.Runtime = runtime
+			cfg.Node.Runtime = runtime
+			cfg.Node.Name = nodeName
+			cfg.Node.KubeletAddr = kubeletAddr
 			cfg.Logger = log
 			out := cmd.OutOrStdout()
 			ready := make(chan struct{})
-			cfg.OnProgress = progressPrinter(out, "controllers started", ready)
+			cfg.OnProgress = progressPrinter(out, ready, "controllers started", "node registered")
 			a, err := cluster.NewAllInOne(cfg)
 			if err != nil {
 				return err
@@ -80,7 +88,7 @@ machine only (TLS and remote access arrive with the security work).`,
 			}
 			select {
 			case <-ready:
-				fmt.Fprintf(out, "\nThe cluster is up; pods wait for the node agent, which arrives with issue 9.\n")
+				fmt.Fprintf(out, "\nThe cluster is up: node %s is Ready.\n", nodeName)
 				fmt.Fprintf(out, "export KUBECONFIG=%s\n", shellQuote(a.KubeconfigPath()))
 			case <-ctx.Done():
 			case <-a.Done():
@@ -101,18 +109,29 @@ machine only (TLS and remote access arrive with the security work).`,
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "directory of the cluster's state and kubeconfig")
 	cmd.Flags().StringVar(&apiAddr, "api-addr", cluster.DefaultAPIAddr, "host:port the API server listens on (port 0: any free port)")
+	cmd.Flags().StringVar(&nodeName, "node-name", cluster.DefaultNodeName(), "name of this machine's Node")
+	cmd.Flags().StringVar(&kubeletAddr, "kubelet-addr", cluster.DefaultKubeletAddr, "host:port of the node agent's HTTPS API (logs, exec, stats), which the API server dials")
 	cmd.Flags().StringVar(&runtime, "runtime", cluster.DefaultRuntime(), "container runtime of the node agent: "+strings.Join(cluster.Runtimes(), ", ")+" (default: oci as root with runc or crun, else process)")
 	logs.add(cmd, "info")
 	return cmd
 }
 
 // progressPrinter returns an OnProgress that prints a "✓ step (12 ms)" line
-// per step and, if done is not nil, closes it at the step named last.
-func progressPrinter(out io.Writer, last string, done chan struct{}) func(cluster.Progress) {
+// per step and, if done is not nil, closes it once every step of waitFor
+// has been seen.
+func progressPrinter(out io.Writer, done chan struct{}, waitFor ...string) func(cluster.Progress) {
+	var mu sync.Mutex
+	pending := map[string]bool{}
+	for _, s := range waitFor {
+		pending[s] = true
+	}
 	closed := done == nil
 	return func(p cluster.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
 		fmt.Fprintf(out, "✓ %s (%s)\n", p.Step, ms(p.Elapsed))
-		if p.Step == last && !closed {
+		delete(pending, p.Step)
+		if len(pending) == 0 && !closed {
 			closed = true
 			close(done)
 		}

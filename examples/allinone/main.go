@@ -12,9 +12,11 @@
 //	--data-dir DIR          the cluster's state (default $TMPDIR/drover-allinone);
 //	                        a second run on it finds the same objects
 //	--api-addr HOST:PORT    where the API server listens (default 127.0.0.1:6443)
-//	--simulated-nodes N     add N simulated nodes, so that the pods are
-//	                        scheduled and reported Running (default 0: no
-//	                        node, and the pods stay Pending)
+//	--runtime R             the container runtime of this machine's node
+//	                        agent: oci (root with runc), process or fake
+//	--kubelet-addr H:P      where the node agent's HTTPS API listens (:10250)
+//	--simulated-nodes N     run N simulated nodes instead of this machine's
+//	                        node agent (default 0)
 //	--replicas N            the Deployment's replicas (default 3)
 //	--log-level error       the components' log lines on stderr: debug,
 //	                        info, warn or error
@@ -38,7 +40,9 @@ import (
 func main() {
 	dataDir := flag.String("data-dir", filepath.Join(os.TempDir(), "drover-allinone"), "the directory of the cluster's state, kept across runs")
 	apiAddr := flag.String("api-addr", cluster.DefaultAPIAddr, "the host:port the API server listens on")
-	nodes := flag.Int("simulated-nodes", 0, "how many simulated nodes to add (0: none, and pods stay Pending)")
+	nodes := flag.Int("simulated-nodes", 0, "how many simulated nodes to run in place of this machine's node agent (0: none, the pods run on this machine)")
+	rt := flag.String("runtime", cluster.DefaultRuntime(), "the container runtime of this machine's node agent: oci, process or fake")
+	kubeletAddr := flag.String("kubelet-addr", cluster.DefaultKubeletAddr, "the host:port of the node agent's HTTPS API")
 	replicas := flag.Int("replicas", 3, "the replicas of the Deployment hello")
 	logLevel := flag.String("log-level", "error", "the least level of the components' log lines on stderr: debug, info, warn or error")
 	flag.Parse()
@@ -59,6 +63,8 @@ func main() {
 		DataDir:        *dataDir,
 		APIAddr:        *apiAddr,
 		SimulatedNodes: *nodes,
+		Runtime:        *rt,
+		KubeletAddr:    *kubeletAddr,
 		Replicas:       int32(*replicas),
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Out:            os.Stdout,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/client"
+	"github.com/drover-io/drover/cluster"
 	"github.com/drover-io/drover/controller/controllertest"
 )
 
@@ -43,6 +44,10 @@ func start(t *testing.T, cfg config) (*client.Client, *output, func() error) {
 	t.Helper()
 	out := &output{}
 	cfg.APIAddr = "127.0.0.1:0"
+	cfg.KubeletAddr = "127.0.0.1:0"
+	if cfg.Runtime == "" {
+		cfg.Runtime = cluster.RuntimeFake // simulated containers: any image "runs"
+	}
 	cfg.Replicas = 3
 	cfg.Out = out
 	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
@@ -187,26 +192,27 @@ func TestRunWithSimulatedNodes(t *testing.T) {
 	}
 }
 
-func TestRunWithoutNodesLeavesPodsPending(t *testing.T) {
+func TestRunOnThisMachinesNode(t *testing.T) {
 	dir := t.TempDir()
 	c, out, stop := start(t, config{DataDir: dir})
 
-	// The ReplicaSet and its pods are created, and wait for a node.
+	// The Deployment's pods run on the node agent of this machine (with
+	// simulated containers: runtime fake).
 	waitPods(t, c, func(p *api.Pod) error {
-		if p.Status.Phase != api.PodPending || p.Spec.NodeName != "" {
-			return fmt.Errorf("is %s on node %q, want Pending on none", p.Status.Phase, p.Spec.NodeName)
+		if p.Status.Phase != api.PodRunning || !podReady(p) || p.Spec.NodeName != cluster.DefaultNodeName() {
+			return fmt.Errorf("is %s (ready %v) on node %q, want Running and ready on %s", p.Status.Phase, podReady(p), p.Spec.NodeName, cluster.DefaultNodeName())
 		}
 		if ref := p.ControllerRef(); ref == nil || ref.Kind != "ReplicaSet" {
 			return fmt.Errorf("is controlled by %+v, want a ReplicaSet", ref)
 		}
 		return nil
 	})
-	want := "3 pods, 3 Pending (no node)"
+	want := "3 pods, 3 Running and ready"
 	controllertest.Eventually(t, func() bool { return strings.Contains(out.String(), want) })
 	if err := stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if !strings.Contains(out.String(), "the pods wait for a node") {
-		t.Errorf("run did not explain the Pending pods; it said:\n%s", out)
+	if !strings.Contains(out.String(), "node registered") {
+		t.Errorf("run did not say the node registered; it said:\n%s", out)
 	}
 }

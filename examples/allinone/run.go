@@ -23,8 +23,13 @@ type config struct {
 	// APIAddr is where the API server listens; port 0 picks a free one.
 	APIAddr string
 	// SimulatedNodes, if positive, is the number of simulated nodes
-	// (see simulatedNodes).
+	// (see simulatedNodes), in place of this machine's node agent.
 	SimulatedNodes int
+	// Runtime is the container runtime of this machine's node agent
+	// (cluster.RuntimeOCI, RuntimeProcess or RuntimeFake); "" means the
+	// default. KubeletAddr is where its HTTPS API listens; "" means the
+	// default (:10250).
+	Runtime, KubeletAddr string
 	// Replicas is the Deployment's spec.replicas.
 	Replicas int32
 	// Logger receives the components' log lines.
@@ -58,6 +63,12 @@ func run(ctx context.Context, cfg config) error {
 	cc.APIAddr = cfg.APIAddr
 	cc.Logger = cfg.Logger
 	cc.OnProgress = func(p cluster.Progress) { say("%-50s %v", p.Step, p.Elapsed.Round(time.Millisecond)) }
+	if cfg.Runtime != "" {
+		cc.Node.Runtime = cfg.Runtime
+	}
+	if cfg.KubeletAddr != "" {
+		cc.Node.KubeletAddr = cfg.KubeletAddr
+	}
 	if cfg.SimulatedNodes > 0 {
 		cc.NodeAgent = simulatedNodes(cfg.SimulatedNodes)
 	}
@@ -178,7 +189,7 @@ func follow(ctx context.Context, c *client.Client, hint bool, say func(string, .
 				last = line
 				if pending && !hinted {
 					hinted = true
-					say("  (the pods wait for a node: the node agent arrives with issue 9; run with --simulated-nodes 2 to add simulated ones)")
+					say("  (the pods wait for a Ready node: see `kubectl get nodes` and the node agent's lines in the log; --simulated-nodes 2 adds simulated ones)")
 				}
 			}
 		}

@@ -3,7 +3,10 @@ package fake_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -359,4 +362,31 @@ func TestValidation(t *testing.T) {
 	assert.ErrorIs(t, err, runtime.ErrImageNotFound)
 	_, err = fake.New(fake.Config{Logs: logs.WriterConfig{MaxSize: -1}})
 	assert.ErrorContains(t, err, "MaxSize")
+}
+
+func TestRegistryServeAny(t *testing.T) {
+	reg := fake.NewRegistry(fake.Busybox)
+	d, err := fake.New(fake.Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := d.PullImage(ctx, "nginx:1.27", runtime.PullOptions{}); !errors.Is(err, runtime.ErrImageNotFound) {
+		t.Fatalf("pull of an image the registry lacks: %v, want ErrImageNotFound", err)
+	}
+	reg.ServeAny(fake.Busybox)
+	a, err := d.PullImage(ctx, "nginx:1.27", runtime.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.PullImage(ctx, "registry.local/app:v2", runtime.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == b.ID || !slices.Contains(a.RepoTags, "nginx:1.27") {
+		t.Fatalf("images %+v and %+v: want distinct IDs and their own tags", a, b)
+	}
+	if _, err := d.PullImage(ctx, "nginx@sha256:"+strings.Repeat("0", 64), runtime.PullOptions{}); !errors.Is(err, runtime.ErrImageNotFound) {
+		t.Fatalf("pull of an unknown digest: %v, want ErrImageNotFound", err)
+	}
 }

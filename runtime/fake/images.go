@@ -47,6 +47,19 @@ var Busybox = Image{
 type Registry struct {
 	mu     sync.RWMutex
 	images map[string]Image // by normalized Ref
+	// any, if not nil, is served for every tag reference it does not
+	// hold (see ServeAny).
+	any *Image
+}
+
+// ServeAny makes the registry serve every tag reference it does not hold
+// as a copy of like, under that reference: the registry of a simulated
+// node (`drover up --runtime fake`), where any pod's image "pulls". Digest
+// references are still only those of held images.
+func (r *Registry) ServeAny(like Image) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.any = &like
 }
 
 // NewRegistry returns a registry serving images.
@@ -86,6 +99,10 @@ func (r *Registry) get(ref string) (Image, bool) {
 		return Image{}, false
 	}
 	img, ok := r.images[ref]
+	if !ok && r.any != nil {
+		img, ok = *r.any, true
+		img.Ref = ref
+	}
 	return img, ok
 }
 
