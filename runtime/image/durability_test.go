@@ -2,8 +2,10 @@ package image
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drover-io/drover/runtime"
@@ -58,9 +60,10 @@ func TestIncompleteLayerRedone(t *testing.T) {
 }
 
 // TestUnfinishedRootFSRedone: a root filesystem whose making was cut
-// short (the record says it is unfinished: the process died mid-copy)
-// is made again by the next RootFS call for the container instead of
-// being returned as it is; a finished one is returned untouched.
+// short (no record says it is complete: the process died mid-copy) is
+// made again by the next RootFS call for the container instead of being
+// returned as it is, or deleted when the store is opened; a finished
+// one is returned untouched.
 func TestUnfinishedRootFSRedone(t *testing.T) {
 	host := imagetest.StartRegistry(t, nil)
 	img, _, _ := twoLayerImage(t)
@@ -71,15 +74,18 @@ func TestUnfinishedRootFSRedone(t *testing.T) {
 	if _, err := s.PullImage(ctx, host+"/app:v1", runtime.PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	index := readFile(t, filepath.Join(root, "index.json"))
 	rootfs, _, err := s.RootFS(ctx, host+"/app:v1", "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.mu.Lock()
-	if c := s.idx.Containers["c1"]; c == nil || c.Partial {
-		t.Errorf("record of a made root filesystem = %+v, want a finished one", c)
+	record := filepath.Join(filepath.Dir(rootfs), rootfsRecordFile)
+	if !exists(record) {
+		t.Errorf("no record %s for a made root filesystem", record)
 	}
-	s.mu.Unlock()
+	if got := readFile(t, filepath.Join(root, "index.json")); got != index {
+		t.Errorf("RootFS rewrote the index (a sync on every create): %s", got)
+	}
 	// A finished one is kept as it is, with what the container wrote.
 	if err := os.WriteFile(filepath.Join(rootfs, "state"), []byte("s"), 0o644); err != nil {
 		t.Fatal(err)
@@ -88,33 +94,109 @@ func TestUnfinishedRootFSRedone(t *testing.T) {
 	if again, _, err := s.RootFS(ctx, host+"/app:v1", "c1"); err != nil || again != rootfs || readFile(t, filepath.Join(again, "state")) != "s" {
 		t.Fatalf("RootFS of a finished one = %s, %v; want %s with its state", again, err, rootfs)
 	}
+	if err := s.RemoveImage(ctx, host+"/app:v1"); !errors.Is(err, runtime.ErrImageInUse) {
+		t.Errorf("RemoveImage of an image a reopened store's container uses: %v, want ErrImageInUse", err)
+	}
 
-	// The crash mid-copy: the record is there, unfinished, and the copy
-	// lacks files.
+	// The crash mid-copy: no record (or an empty one: a power loss
+	// between its rename and its data), and the copy lacks files.
+	for _, leftover := range []string{"", "empty record"} {
+		if leftover == "" {
+			err = os.Remove(record)
+		} else {
+			err = os.WriteFile(record, nil, 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Join(rootfs, "bin")); err != nil {
+			t.Fatal(err)
+		}
+		s = newStore(t, root, RootFSCopy)
+		if exists(rootfs) {
+			t.Errorf("%s: opening the store kept the unfinished root filesystem", leftover)
+		}
+		// A leftover that appears after New (a crash of this process):
+		// RootFS makes it anew too.
+		if err := os.MkdirAll(filepath.Join(rootfs, "bin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(rootfs, "state"), []byte("s"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		again, _, err := s.RootFS(ctx, host+"/app:v1", "c1")
+		if err != nil || again != rootfs {
+			t.Fatalf("RootFS of an unfinished one = %s, %v; want %s", again, err, rootfs)
+		}
+		checkTwoLayerRootFS(t, again)
+		if exists(filepath.Join(again, "state")) {
+			t.Error("the unfinished root filesystem was kept, not made again")
+		}
+		s.mu.Lock()
+		if c := s.containers["c1"]; c == nil || s.making["c1"] {
+			t.Errorf("record after making it again = %+v, want a finished one", c)
+		}
+		s.mu.Unlock()
+		if !exists(record) {
+			t.Errorf("no record %s after making it again", record)
+		}
+	}
+}
+
+// TestRootFSRecordsOfAnOlderStoreMoved: a store that kept its root
+// filesystems' records in its index has them moved to per-container
+// records when opened (a finished one is kept and still holds its
+// image; an unfinished one is deleted).
+func TestRootFSRecordsOfAnOlderStoreMoved(t *testing.T) {
+	host := imagetest.StartRegistry(t, nil)
+	img, _, _ := twoLayerImage(t)
+	imagetest.Push(t, host+"/app:v1", img)
+	ctx := context.Background()
+	root := t.TempDir()
+	s := newStore(t, root, RootFSCopy)
+	if _, err := s.PullImage(ctx, host+"/app:v1", runtime.PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	done, _, err := s.RootFS(ctx, host+"/app:v1", "done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	half, _, err := s.RootFS(ctx, host+"/app:v1", "half")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the older store had on disk: records in the index only.
 	s.mu.Lock()
-	s.idx.Containers["c1"].Partial = true
+	imageID := s.containers["done"].Image
+	s.idx.Containers = map[string]*legacyContainerRecord{
+		"done": {containerRecord: containerRecord{Image: imageID, Mode: "copy"}},
+		"half": {containerRecord: containerRecord{Image: imageID, Mode: "copy"}, Partial: true},
+	}
 	err = s.saveLocked()
 	s.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(filepath.Join(rootfs, "bin")); err != nil {
-		t.Fatal(err)
+	for _, dir := range []string{done, half} {
+		if err := os.Remove(filepath.Join(filepath.Dir(dir), rootfsRecordFile)); err != nil {
+			t.Fatal(err)
+		}
 	}
+
 	s = newStore(t, root, RootFSCopy)
-	again, _, err := s.RootFS(ctx, host+"/app:v1", "c1")
-	if err != nil || again != rootfs {
-		t.Fatalf("RootFS of an unfinished one = %s, %v; want %s", again, err, rootfs)
+	if !exists(filepath.Join(filepath.Dir(done), rootfsRecordFile)) || exists(filepath.Dir(half)) {
+		t.Errorf("after opening: record of the finished one: %v (want true), unfinished one kept: %v (want false)",
+			exists(filepath.Join(filepath.Dir(done), rootfsRecordFile)), exists(filepath.Dir(half)))
 	}
-	checkTwoLayerRootFS(t, again)
-	if exists(filepath.Join(again, "state")) {
-		t.Error("the unfinished root filesystem was kept, not made again")
+	if strings.Contains(readFile(t, filepath.Join(root, "index.json")), `"containers"`) {
+		t.Error("the index still lists containers")
 	}
-	s.mu.Lock()
-	if c := s.idx.Containers["c1"]; c == nil || c.Partial {
-		t.Errorf("record after making it again = %+v, want a finished one", c)
+	if err := s.RemoveImage(ctx, host+"/app:v1"); !errors.Is(err, runtime.ErrImageInUse) {
+		t.Errorf("RemoveImage of an image a moved record holds: %v, want ErrImageInUse", err)
 	}
-	s.mu.Unlock()
+	if again, _, err := s.RootFS(ctx, host+"/app:v1", "done"); err != nil || again != done {
+		t.Errorf("RootFS of the moved one = %s, %v; want %s", again, err, done)
+	}
 }
 
 // TestLayersOfAnOlderStoreKept: the unpacked layers of a store made

@@ -20,7 +20,11 @@ import (
 )
 
 // Import stores the images of an archive at path: an OCI image layout
-// directory, a tar of one, or a `docker save` archive. Images are named
+// directory, a tar of one, or a `docker save` archive. Every layer is
+// held to Config.MaxLayerSize and MaxLayerEntries as in a pull (a
+// layer over them: an error matching ErrLayerTooLarge, and nothing of
+// its image stored); a tar of a layout with more entries than
+// MaxLayerEntries is refused the same way. Images are named
 // by the archive's tags (RepoTags of a docker archive; the
 // io.containerd.image.name or a full org.opencontainers.image.ref.name
 // annotation of an OCI layout); from a multi-platform index only the
@@ -63,7 +67,15 @@ func (s *Store) importPath(ctx context.Context, path string) ([]*runtime.Image, 
 			return nil, err
 		}
 		defer f.Close()
-		if _, err := Unpack(ctx, f, dir, UnpackOptions{Whiteouts: WhiteoutMarker}); err != nil {
+		// The layout's files are held to the limits of a layer: its
+		// layers themselves are unpacked under them by storeImage, like
+		// pulled ones. Sparse entries are refused, so the extraction
+		// never writes more than the archive holds.
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := Unpack(ctx, f, dir, UnpackOptions{Whiteouts: WhiteoutMarker, MaxEntries: s.cfg.maxLayerEntries(), MaxSize: st.Size()}); err != nil {
 			return nil, fmt.Errorf("extract OCI layout: %w", err)
 		}
 		// The layout is read with plain opens, which follow symlinks: one

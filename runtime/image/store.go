@@ -132,8 +132,9 @@ func (c Config) Validate() error {
 // checked against their digest when written), layers/sha256/<diffID
 // hex> (each layer unpacked once, shared by every image that has it;
 // layers/complete/<diffID hex> marks one whose files are all on disk),
-// containers/<id> (root filesystems) and index.json (names, images and
-// which container uses which image), replaced atomically on each change.
+// containers/<id> (root filesystems, each with its record
+// containers/<id>/rootfs.json, written once it is complete) and
+// index.json (names and images), replaced atomically on each change.
 type Store struct {
 	cfg       Config
 	log       *slog.Logger
@@ -144,6 +145,9 @@ type Store struct {
 	mu   sync.Mutex
 	idx  *index
 	pins map[string]int // digests and diffIDs an operation in flight needs
+	// containers are the root filesystems, complete or being made:
+	// each holds its image against RemoveImage.
+	containers map[string]*containerRecord
 	// making holds the containers whose root filesystem a RootFS call
 	// of this process is making now.
 	making map[string]bool
@@ -159,10 +163,12 @@ type Store struct {
 var _ runtime.ImageService = (*Store)(nil)
 
 type index struct {
-	Version    int                         `json:"version"`
-	Whiteouts  string                      `json:"whiteouts"`
-	Images     map[string]*imageRecord     `json:"images"`
-	Containers map[string]*containerRecord `json:"containers"`
+	Version   int                     `json:"version"`
+	Whiteouts string                  `json:"whiteouts"`
+	Images    map[string]*imageRecord `json:"images"`
+	// Containers is where stores written before per-container records
+	// kept their root filesystems; New moves them out.
+	Containers map[string]*legacyContainerRecord `json:"containers,omitempty"`
 }
 
 type imageRecord struct {
@@ -184,12 +190,17 @@ type layerRecord struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
+// containerRecord is a container's root filesystem, as kept in its
+// containers/<id>/rootfs.json.
 type containerRecord struct {
 	Image string `json:"image"`
 	Mode  string `json:"mode"` // "overlay" or "copy"
-	// Partial is set while the root filesystem is being made (the
-	// record is written first, to hold the image) and cleared once it
-	// is complete and on disk: one left set by a crash is made again.
+}
+
+// legacyContainerRecord is a root filesystem in an older store's index.
+type legacyContainerRecord struct {
+	containerRecord
+	// Partial was set while the root filesystem was being made.
 	Partial bool `json:"partial,omitempty"`
 }
 
@@ -198,7 +209,7 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, pins: map[string]int{}, making: map[string]bool{}, root: os.Geteuid() == 0}
+	s := &Store{cfg: cfg, log: cfg.Logger, pins: map[string]int{}, containers: map[string]*containerRecord{}, making: map[string]bool{}, root: os.Geteuid() == 0}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -237,6 +248,9 @@ func New(cfg Config) (*Store, error) {
 		s.whiteouts = WhiteoutMarker
 	default:
 		s.whiteouts = WhiteoutOverlay
+	}
+	if err := s.loadContainers(); err != nil {
+		return nil, fmt.Errorf("image: create store: %w", err)
 	}
 	s.sweep()
 	return s, nil
@@ -283,7 +297,7 @@ func (s *Store) indexPath() string { return filepath.Join(s.cfg.Root, "index.jso
 func (s *Store) load() (*index, error) {
 	data, err := os.ReadFile(s.indexPath())
 	if errors.Is(err, os.ErrNotExist) {
-		return &index{Version: 1, Images: map[string]*imageRecord{}, Containers: map[string]*containerRecord{}}, nil
+		return &index{Version: 1, Images: map[string]*imageRecord{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("image: read index: %w", err)
@@ -297,9 +311,6 @@ func (s *Store) load() (*index, error) {
 	}
 	if idx.Images == nil {
 		idx.Images = map[string]*imageRecord{}
-	}
-	if idx.Containers == nil {
-		idx.Containers = map[string]*containerRecord{}
 	}
 	return &idx, nil
 }
@@ -494,7 +505,7 @@ func (s *Store) RemoveImage(ctx context.Context, ref string) error {
 		return nil
 	}
 	var users []string
-	for id, c := range s.idx.Containers {
+	for id, c := range s.containers {
 		if c.Image == img.ID {
 			users = append(users, id)
 		}

@@ -31,11 +31,13 @@
 // devices and no masked paths. No oom_score_adj is ever set.
 //
 // Each container has a monitor: this binary re-executed with ShimEnv
-// set (see RunShimIfRequested), in its own session. The driver keeps
-// one started ahead of the next container, started once the previous
-// container's `runc create` is done so that it does not compete with
-// it for the CPU (Close stops it). A monitor is a child subreaper; it
-// runs `runc create` with the container's stdout and stderr as pipes
+// set (see RunShimIfRequested), in its own process group. The driver
+// keeps one started ahead of the next container, started once the
+// previous container is started so that it does not compete with its
+// create and start for the CPU (Close stops it). The driver sends the
+// monitor its container's directory and config over a pipe. A monitor
+// is a child subreaper; it runs `runc create` with the container's
+// stdout and stderr as pipes
 // that it copies into the container's CRI log file
 // (package runtime/logs), waits for the container's first process once
 // the driver has started it, records the exit code (128+n for a signal)

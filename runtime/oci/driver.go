@@ -55,6 +55,10 @@ type container struct {
 	op  sync.Mutex
 	dir string
 	rec containerRecord
+	// created is what the monitor said of `runc create` when this
+	// driver created the container (nil for an adopted one: its
+	// create.json says it); set before the container is published.
+	created *createRecord
 }
 
 var (
@@ -265,7 +269,12 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		if !shimRun {
 			shim.abort()
 		}
-		d.refillSpare()
+		// The next spare is started once this container is started
+		// (StartContainer): starting it now would compete for the CPU
+		// with the start. A failed create starts it now.
+		if err != nil {
+			d.refillSpare()
+		}
 	}()
 	rootfs, _, err := d.images.RootFS(ctx, img.ID, id)
 	if err != nil {
@@ -297,13 +306,15 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		LogPath: c.rec.LogPath, LogMaxSize: d.cfg.Logs.MaxSize, LogMaxFiles: d.cfg.Logs.MaxFiles,
 		MemoryCgroup: d.cgroups.memoryDir(cgroupsPath),
 	}
-	if err := writeJSON(filepath.Join(c.dir, shimFile), sc); err != nil {
-		return "", fmt.Errorf("oci: container %s: %w", id, err)
+	if d.runtimeName == "runc" {
+		sc.RuncState = filepath.Join(d.cfg.StateDir, id, "state.json")
 	}
 	shimRun = true
-	if _, err := shim.run(ctx, c.dir); err != nil {
+	cr, err := shim.run(ctx, c.dir, sc)
+	if err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
+	c.created = &cr
 	d.mu.Lock()
 	d.containers[id] = c
 	d.mu.Unlock()
@@ -320,11 +331,21 @@ func (d *Driver) lookup(id string) (*container, error) {
 	return c, nil
 }
 
+// createRecord returns what c's monitor said of `runc create`: kept
+// in memory when this driver created c, else read from its create.json.
+func (d *Driver) createRecord(c *container) (createRecord, bool) {
+	if c.created != nil {
+		return *c.created, true
+	}
+	var cr createRecord
+	ok, _ := readJSON(filepath.Join(c.dir, createFile), &cr)
+	return cr, ok
+}
+
 // status derives c's status from its files.
 func (d *Driver) status(c *container) *runtime.ContainerStatus {
-	var cr createRecord
+	cr, haveCR := d.createRecord(c)
 	var er exitRecord
-	haveCR, _ := readJSON(filepath.Join(c.dir, createFile), &cr)
 	haveER, _ := readJSON(filepath.Join(c.dir, exitFile), &er)
 	alive := !haveER && lockAlive(filepath.Join(c.dir, lockFile))
 	d.mu.Lock()
@@ -349,15 +370,15 @@ func (d *Driver) StartContainer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// The spare monitor taken by CreateContainer is replaced once the
+	// start is done (deferred calls run last first).
+	defer d.refillSpare()
 	c.op.Lock()
 	defer c.op.Unlock()
 	if st := d.status(c); st.State != runtime.ContainerCreated {
 		return fmt.Errorf("oci: start container %s: it is %s, not Created", id, st.State)
 	}
-	var cr createRecord
-	if _, err := readJSON(filepath.Join(c.dir, createFile), &cr); err != nil {
-		return fmt.Errorf("oci: start container %s: %w", id, err)
-	}
+	cr, _ := d.createRecord(c)
 	if cr.Error != "" {
 		return d.startFailed(c, cr.Error)
 	}
@@ -488,8 +509,7 @@ func (d *Driver) stop(ctx context.Context, c *container, opts runtime.StopOption
 		return nil
 	}
 	if st.State == runtime.ContainerCreated {
-		var cr createRecord
-		if _, _ = readJSON(filepath.Join(c.dir, createFile), &cr); cr.Error != "" {
+		if cr, _ := d.createRecord(c); cr.Error != "" {
 			return nil // nothing runs
 		}
 	}
@@ -507,8 +527,7 @@ func (d *Driver) stop(ctx context.Context, c *container, opts runtime.StopOption
 		sig = int(unix.SIGKILL)
 	}
 	if sig != int(unix.SIGKILL) {
-		var cr createRecord
-		_, _ = readJSON(filepath.Join(c.dir, createFile), &cr)
+		cr, _ := d.createRecord(c)
 		wctx, cancel := context.WithTimeout(ctx, opts.GracePeriod)
 		err := d.signalUntilExit(wctx, c, cr.Pid, sig)
 		cancel()

@@ -15,7 +15,7 @@ import (
 
 // TestSpareMonitor checks the driver's spare container monitor: none
 // before the first container (nothing competes with the first `runc
-// create`), one started once a container is created, used by the next
+// create`), one started once a container is started, used by the next
 // container, and stopped by Close.
 func TestSpareMonitor(t *testing.T) {
 	e := newEnv(t)

@@ -18,7 +18,6 @@ import (
 // The files of a container's directory, Root/containers/<id>.
 const (
 	containerFile = "container.json" // containerRecord, written by the driver
-	shimFile      = "shim.json"      // shimConfig, read by the shim
 	createFile    = "create.json"    // createRecord, written by the shim
 	exitFile      = "exit.json"      // exitRecord, written by the shim
 	lockFile      = "shim.lock"      // flock-ed by the shim while it lives
