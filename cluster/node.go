@@ -280,6 +280,7 @@ func (n *Node) openRuntime() error {
 		if err != nil {
 			return fmt.Errorf("cluster: node: image store: %w", err)
 		}
+		n.closers = append(n.closers, imgs.Close)
 		d, err := process.New(process.Config{Root: filepath.Join(cfg.DataDir, "process"), Images: imgs, Logger: n.log})
 		if err != nil {
 			return fmt.Errorf("cluster: node: runtime process: %w", err)
@@ -291,6 +292,7 @@ func (n *Node) openRuntime() error {
 		if err != nil {
 			return fmt.Errorf("cluster: node: image store: %w", err)
 		}
+		n.closers = append(n.closers, imgs.Close)
 		oc := oci.DefaultConfig()
 		oc.Root = filepath.Join(cfg.DataDir, "oci")
 		// runc's own state: on a tmpfs, one directory per data directory,

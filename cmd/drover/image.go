@@ -45,6 +45,9 @@ archive made elsewhere:
 		}
 		root := cluster.ImagesDir(dir)
 		st, err := image.New(image.Config{Root: root, Logger: slog.New(slog.DiscardHandler)})
+		if errors.Is(err, image.ErrStoreInUse) {
+			return nil, "", fmt.Errorf("the image store in %s is in use by a running drover up or drover agent on %s: stop it, run the command, then start it again", root, dir)
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("open the image store in %s: %w", root, err)
 		}
@@ -65,6 +68,7 @@ archive made elsewhere:
 			if err != nil {
 				return err
 			}
+			defer st.Close()
 			imgs, err := st.Import(cmd.Context(), file)
 			if err != nil {
 				return fmt.Errorf("%s is not a usable image archive (make one with docker save, or tar an OCI image layout): %w", file, err)
@@ -85,6 +89,7 @@ archive made elsewhere:
 			if err != nil {
 				return err
 			}
+			defer st.Close()
 			imgs, err := st.ListImages(cmd.Context())
 			if err != nil {
 				return err
@@ -102,6 +107,7 @@ archive made elsewhere:
 			if err != nil {
 				return err
 			}
+			defer st.Close()
 			ref := args[0]
 			// RemoveImage takes an unknown image for removed already; a
 			// user who names one has mistyped it, so look it up first.

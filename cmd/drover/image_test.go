@@ -12,6 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/drover-io/drover/cluster"
+	"github.com/drover-io/drover/runtime/image"
 	"github.com/drover-io/drover/runtime/image/imagetest"
 )
 
@@ -88,5 +90,26 @@ func TestImageErrors(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("drover %s: exit %d, stderr %q; want exit 1 and one line with %q", strings.Join(tc.args, " "), code, errOut, tc.want)
 		}
+	}
+}
+
+// TestImageStoreInUse: the image store of a running node agent is locked,
+// and the image verbs say what to do rather than corrupt it.
+func TestImageStoreInUse(t *testing.T) {
+	dir := t.TempDir()
+	held, err := image.New(image.Config{Root: cluster.ImagesDir(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	code, _, errOut := drover(context.Background(), "image", "list", "--data-dir", dir)
+	if code != 1 || !strings.Contains(errOut, "is in use by a running drover up or drover agent") {
+		t.Fatalf("drover image list on a store in use: exit %d, %q", code, errOut)
+	}
+	if err := held.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := drover(context.Background(), "image", "list", "--data-dir", dir); code != 0 {
+		t.Fatalf("drover image list once the store is free: exit %d, %q", code, errOut)
 	}
 }

@@ -42,6 +42,7 @@ func TestIncompleteLayerRedone(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	_ = s.Close() // as the process ending does: the lock goes with it
 	s = newStore(t, root, RootFSCopy)
 	if _, err := s.PullImage(ctx, host+"/app:v1", runtime.PullOptions{}); err != nil {
 		t.Fatal(err)
@@ -90,6 +91,7 @@ func TestUnfinishedRootFSRedone(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(rootfs, "state"), []byte("s"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	_ = s.Close() // as the process ending does: the lock goes with it
 	s = newStore(t, root, RootFSCopy)
 	if again, _, err := s.RootFS(ctx, host+"/app:v1", "c1"); err != nil || again != rootfs || readFile(t, filepath.Join(again, "state")) != "s" {
 		t.Fatalf("RootFS of a finished one = %s, %v; want %s with its state", again, err, rootfs)
@@ -112,6 +114,7 @@ func TestUnfinishedRootFSRedone(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(rootfs, "bin")); err != nil {
 			t.Fatal(err)
 		}
+		_ = s.Close() // as the process ending does: the lock goes with it
 		s = newStore(t, root, RootFSCopy)
 		if exists(rootfs) {
 			t.Errorf("%s: opening the store kept the unfinished root filesystem", leftover)
@@ -183,6 +186,7 @@ func TestRootFSRecordsOfAnOlderStoreMoved(t *testing.T) {
 		}
 	}
 
+	_ = s.Close() // as the process ending does: the lock goes with it
 	s = newStore(t, root, RootFSCopy)
 	if !exists(filepath.Join(filepath.Dir(done), rootfsRecordFile)) || exists(filepath.Dir(half)) {
 		t.Errorf("after opening: record of the finished one: %v (want true), unfinished one kept: %v (want false)",
@@ -219,6 +223,7 @@ func TestLayersOfAnOlderStoreKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_ = s.Close() // as the process ending does: the lock goes with it
 	s = newStore(t, root, RootFSCopy)
 	if !s.haveLayerDir(d.Hex) {
 		t.Errorf("layer %s of an older store not taken as complete", d)

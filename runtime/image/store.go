@@ -143,6 +143,7 @@ type Store struct {
 	root      bool // running as root: owners are kept
 
 	mu   sync.Mutex
+	lock *os.File // Root/lock, held while open (lock.go)
 	idx  *index
 	pins map[string]int // digests and diffIDs an operation in flight needs
 	// containers are the root filesystems, complete or being made:
@@ -209,7 +210,21 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger, pins: map[string]int{}, containers: map[string]*containerRecord{}, making: map[string]bool{}, root: os.Geteuid() == 0}
+	lock, err := lockRoot(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(cfg, lock)
+	if err != nil {
+		_ = lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// open opens the store under cfg.Root, whose lock is held.
+func open(cfg Config, lock *os.File) (*Store, error) {
+	s := &Store{cfg: cfg, log: cfg.Logger, lock: lock, pins: map[string]int{}, containers: map[string]*containerRecord{}, making: map[string]bool{}, root: os.Geteuid() == 0}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

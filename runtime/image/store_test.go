@@ -34,6 +34,7 @@ func newStore(t testing.TB, root string, mode RootFSMode) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -338,6 +339,7 @@ func TestRestartKeepsImagesAndContainers(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	_ = s.Close() // as the process ending does: the lock goes with it
 	s2 := newStore(t, root, RootFSAuto)
 	got, err := s2.ImageStatus(ctx, host+"/app:v1")
 	if err != nil || got.ID != configName(t, img) {
@@ -630,6 +632,7 @@ func TestDeviceNodesSkippedWithWarning(t *testing.T) {
 		t.Errorf("dev/ holds %v, want only regular", ents)
 	}
 	// Restarted, the store still knows the warnings.
+	_ = s.Close() // as the process ending does: the lock goes with it
 	s2 := newStore(t, s.cfg.Root, RootFSAuto)
 	if w2, _ := s2.Warnings(host + "/dev:v1"); !slices.Equal(w, w2) {
 		t.Errorf("after restart Warnings = %q, want %q", w2, w)
@@ -779,4 +782,23 @@ func TestPullCanceled(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(s.cfg.Root, "tmp")); len(ents) != 0 {
 		t.Errorf("tmp/ holds %d leftovers", len(ents))
 	}
+}
+
+func TestStoreLockedWhileOpen(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root, RootFSCopy)
+	if _, err := New(Config{Root: root}); !errors.Is(err, ErrStoreInUse) || !strings.Contains(err.Error(), root) {
+		t.Fatalf("a second store on an open root: %v, want ErrStoreInUse naming %s", err, root)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	s2, err := New(Config{Root: root})
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	_ = s2.Close()
 }

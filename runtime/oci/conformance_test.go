@@ -16,7 +16,11 @@ func TestConformance(t *testing.T) {
 			return runtimetest.Driver{Runtime: e.newDriver(), Images: e.d}
 		},
 		Restart: func(t *testing.T, old runtimetest.Driver) runtimetest.Driver {
-			d, err := oci.New(old.Runtime.(*oci.Driver).Config())
+			prev := old.Runtime.(*oci.Driver)
+			if err := prev.Close(); err != nil { // as the process ending does
+				t.Fatal(err)
+			}
+			d, err := oci.New(prev.Config())
 			if err != nil {
 				t.Fatal(err)
 			}

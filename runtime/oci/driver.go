@@ -31,6 +31,7 @@ type Driver struct {
 	cfg         Config
 	log         *slog.Logger
 	images      *image.Store
+	ownImages   bool // images was opened by New: Close closes it
 	runtimeBin  string
 	runtimeName string
 	shim        string
@@ -100,6 +101,7 @@ func New(cfg Config) (*Driver, error) {
 		if d.images, err = image.New(image.Config{Root: filepath.Join(cfg.Root, "images"), Logger: cfg.Logger}); err != nil {
 			return nil, fmt.Errorf("oci: %w", err)
 		}
+		d.ownImages = true
 	}
 	if d.cgroups, err = readCgroupMounts(); err != nil {
 		return nil, fmt.Errorf("oci: find cgroup hierarchies: %w", err)

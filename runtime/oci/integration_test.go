@@ -117,16 +117,14 @@ func newEnv(t testing.TB) *env {
 }
 
 // newDriver makes a driver on the env's root: the env's driver from now
-// on. At the end of the test a driver made anew on the root removes
-// every sandbox left.
+// on. The env's previous driver is closed first, as a restarted node
+// agent's is (its image store is locked while open). At the end of the
+// test a driver made anew on the root removes every sandbox left.
 func (e *env) newDriver() *oci.Driver {
 	e.t.Helper()
-	d, err := oci.New(e.cfg)
-	require.NoError(e.t, err)
-	e.t.Cleanup(func() { assert.NoError(e.t, d.Close()) })
 	if e.d == nil {
 		cfg := e.cfg
-		e.t.Cleanup(func() {
+		e.t.Cleanup(func() { // registered first: runs after the drivers' Close
 			last, err := oci.New(cfg)
 			if !assert.NoError(e.t, err) {
 				return
@@ -138,7 +136,12 @@ func (e *env) newDriver() *oci.Driver {
 				assert.NoError(e.t, last.RemovePodSandbox(context.Background(), sb.ID))
 			}
 		})
+	} else {
+		require.NoError(e.t, e.d.Close())
 	}
+	d, err := oci.New(e.cfg)
+	require.NoError(e.t, err)
+	e.t.Cleanup(func() { assert.NoError(e.t, d.Close()) })
 	e.d = d
 	return d
 }

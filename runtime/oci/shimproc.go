@@ -108,7 +108,8 @@ func (d *Driver) refillSpare() {
 	}()
 }
 
-// Close stops the driver's spare monitor. Containers and their monitors
+// Close stops the driver's spare monitor and closes the image store it
+// opened (not one given in Config.Images). Containers and their monitors
 // are not affected: a driver made on the same root adopts them. Closing
 // twice is fine; a closed driver creates no containers.
 func (d *Driver) Close() error {
@@ -120,6 +121,9 @@ func (d *Driver) Close() error {
 	d.spareWG.Wait()
 	if p != nil {
 		p.abort()
+	}
+	if d.ownImages {
+		return d.images.Close()
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/drover-io/drover/runtime/image/imagetest"
+	"github.com/stretchr/testify/require"
+
 	"github.com/drover-io/drover/runtime/process"
 	"github.com/drover-io/drover/runtime/runtimetest"
 )
@@ -27,6 +29,7 @@ func TestConformance(t *testing.T) {
 		},
 		Restart: func(t *testing.T, old runtimetest.Driver) runtimetest.Driver {
 			o := old.Runtime.(*process.Driver)
+			require.NoError(t, o.Close()) // as the process ending does: its image store is locked while open
 			d := newDriver(t, process.Config{Root: o.Root(), Isolation: process.IsolationChroot})
 			return runtimetest.Driver{Runtime: d, Images: d}
 		},

@@ -73,6 +73,7 @@ func TestStopUnknownChecksStartTime(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(statePath, data, 0o600))
 
+	require.NoError(t, e.d.Close()) // as the process ending does: its image store is locked while open
 	d2 := newDriver(t, process.Config{Root: e.d.Root(), Isolation: process.IsolationNone})
 	for _, id := range []string{kept, reused} {
 		waitFor(t, e.ctx, "the container to be Unknown", func() bool {

@@ -103,6 +103,7 @@ type Driver struct {
 	cfg         Config
 	log         *slog.Logger
 	images      *image.Store
+	ownImages   bool // images was opened by New: Close closes it
 	monitorPath string
 	chroot      bool
 	root        bool
@@ -173,7 +174,7 @@ func New(cfg Config) (*Driver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("process: %w", err)
 		}
-		d.images = s
+		d.images, d.ownImages = s, true
 	}
 	if err := d.load(); err != nil {
 		return nil, err
@@ -228,6 +229,9 @@ func (d *Driver) load() error {
 func (d *Driver) Close() error {
 	d.pending.Wait()
 	reapMonitors()
+	if d.ownImages {
+		return d.images.Close()
+	}
 	return nil
 }
 

@@ -340,6 +340,7 @@ func TestRestartAdoption(t *testing.T) {
 	require.Equal(t, runtime.ContainerRunning, before.State)
 
 	// A new driver on the same root, as after the node agent's restart.
+	require.NoError(t, e.d.Close()) // as the process ending does: its image store is locked while open
 	d2 := newDriver(t, process.Config{Root: e.d.Root(), Isolation: process.IsolationNone})
 	e.d = d2
 	sbs, err := d2.ListPodSandboxes(e.ctx)
@@ -381,6 +382,7 @@ func TestRestartSeesMonitorLoss(t *testing.T) {
 	// The monitor dies without recording anything (as with a reboot).
 	require.NoError(t, syscall.Kill(state.MonitorPID, syscall.SIGKILL))
 	require.NoError(t, syscall.Kill(-state.PID, syscall.SIGKILL))
+	require.NoError(t, e.d.Close()) // as the process ending does: its image store is locked while open
 	d2 := newDriver(t, process.Config{Root: e.d.Root(), Isolation: process.IsolationNone})
 	var st *runtime.ContainerStatus
 	waitFor(t, e.ctx, "the container to be Unknown", func() bool {
