@@ -65,6 +65,18 @@
 //     (queue, cache, cycle, profiles, explanations, a Simulator), with the
 //     default plugins under scheduler/plugins and the extension points in
 //     [github.com/drover-io/drover/scheduler/framework].
+//   - [github.com/drover-io/drover/kubelet]: the node agent. It registers
+//     its Node and renews its Lease
+//     ([github.com/drover-io/drover/kubelet/nodestatus]), runs each pod
+//     bound to it through a runtime driver (admission, image pulls,
+//     sandboxes, init containers, restarts with back-off, lifecycle hooks,
+//     graceful termination), probes containers
+//     ([github.com/drover-io/drover/kubelet/prober]), makes volumes
+//     ([github.com/drover-io/drover/kubelet/volume]) and environments
+//     ([github.com/drover-io/drover/kubelet/envvars]), serves logs, exec
+//     and stats over HTTPS ([github.com/drover-io/drover/kubelet/server]),
+//     runs static pods ([github.com/drover-io/drover/kubelet/staticpod]),
+//     and adopts its running containers after a restart.
 //   - [github.com/drover-io/drover/runtime]: the interfaces the node agent
 //     runs containers through, with the image store
 //     ([github.com/drover-io/drover/runtime/image]), CRI log files
@@ -74,7 +86,8 @@
 //   - [github.com/drover-io/drover/cluster]: the parts composed into
 //     processes: a ControlPlane (a store member, the API server, and the
 //     scheduler and the controllers on the member that leads) and an
-//     AllInOne (a one-member control plane plus a node agent hook), each
+//     Node (a node agent with a built-in runtime driver) and an AllInOne
+//     (a one-member control plane plus this machine's Node), each
 //     with a validated Config from DefaultControlPlaneConfig or
 //     DefaultAllInOneConfig, Start/Close or Run, progress callbacks and a
 //     kubeconfig: a whole cluster embedded in your program in a few lines

@@ -7,9 +7,13 @@
 //     maintenance, and, on the member that leads the store's Raft cluster
 //     only, the scheduler and the built-in controllers. One member bootstraps
 //     a cluster; the others join it through any member's Raft address.
-//   - An AllInOne is a one-member control plane plus a node agent for this
-//     machine (the NodeAgent hook: the node agent arrives with issue 9, and
-//     until then pods are scheduled to no node and stay Pending).
+//   - A Node is this machine as a worker node: a runtime driver (oci: runc
+//     or crun; process; fake; or one of yours) and the node agent (package
+//     kubelet) that registers the Node and runs the pods bound to it, with
+//     its HTTPS API (logs, exec, stats) behind a pinned certificate and a
+//     bearer token.
+//   - An AllInOne is a one-member control plane plus this machine's Node
+//     (AllInOneConfig.Node), or a node agent of your own (NodeAgent).
 //
 // Both follow the same lifecycle: build the configuration from
 // DefaultControlPlaneConfig or DefaultAllInOneConfig, change what you need,
@@ -28,7 +32,10 @@
 // # Data directory
 //
 // A data directory holds store/ (the store member's Raft log and snapshots)
-// and kubeconfig (the API server's URL, for the CLI and kubectl). Starting
+// and kubeconfig (the API server's URL, for the CLI and kubectl); a Node's
+// adds images/ (the image store), oci/ or process/ (the runtime's state),
+// kubelet/ (pod logs and volumes, the node agent's certificate) and
+// manifests/ (static pods). Starting
 // again on the same directory finds the same objects in the same cluster.
 //
 // # Leadership
