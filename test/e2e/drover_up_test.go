@@ -43,10 +43,15 @@ type droverUp struct {
 }
 
 // startDroverUp runs `drover up` on dataDir and apiAddr and waits until its
-// kubeconfig exists and its API server answers /readyz.
-func startDroverUp(t *testing.T, bin, dataDir, apiAddr string) *droverUp {
+// kubeconfig exists and its API server answers /readyz. The node agent runs
+// on runtime/fake with its HTTPS API on any free loopback port (the default
+// :10250 may be taken); flags in extra come last, so they override these
+// (--runtime oci).
+func startDroverUp(t *testing.T, bin, dataDir, apiAddr string, extra ...string) *droverUp {
 	t.Helper()
-	cmd := exec.Command(bin, "up", "--data-dir", dataDir, "--api-addr", apiAddr, "--runtime", "fake")
+	args := append([]string{"up", "--data-dir", dataDir, "--api-addr", apiAddr,
+		"--runtime", "fake", "--kubelet-addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(bin, args...)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
