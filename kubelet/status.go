@@ -5,18 +5,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/runtime"
 )
 
-// podIP is the pod's IP: the node's for a host-network pod or a sandbox
-// without a network namespace of its own (runtime/process, runtime/fake).
-// A sandbox with its own network namespace has no IP until pod networking
-// (CNI) lands: podIP stays empty.
+// podIP is the pod's IP: the node's for a host-network pod or a ready
+// sandbox without a network namespace of its own (runtime/process,
+// runtime/fake). A sandbox with its own network namespace has no IP until
+// pod networking (CNI) lands: podIP stays empty. Once the sandbox is
+// stopped or gone (a finished pod), the IP reported before stays, as
+// Kubernetes keeps it.
 func (k *Kubelet) podIP(pod *api.Pod, sb *runtime.SandboxStatus) string {
-	if pod.Spec.HostNetwork || sb == nil || sb.NetNSPath == "" {
+	switch {
+	case pod.Spec.HostNetwork:
+		return k.nodeIP()
+	case sb == nil || sb.State != runtime.SandboxReady:
+		return pod.Status.PodIP
+	case sb.NetNSPath == "":
 		return k.nodeIP()
 	}
 	return ""
@@ -277,35 +285,51 @@ func statusKey(s *api.PodStatus) string {
 	return string(b)
 }
 
+// foreignStatus says whether pod, as the API server has it, holds a
+// status someone else wrote after the agent's last write (the node
+// lifecycle controller marking it not Ready while the node was not
+// heard from, a readiness gate's condition). The agent then writes its
+// own again, if it differs. k.mu is held.
+func foreignStatus(w *podWorker, pod *api.Pod) bool {
+	rv, err := strconv.ParseUint(pod.ResourceVersion, 10, 64)
+	return err == nil && rv > w.writtenRV && statusKey(&pod.Status) != w.writtenKey
+}
+
 // writeStatus writes status to the API server (or, for a static pod, to
 // Config.MirrorStatus) if it differs from what was written last, never
-// turning a Succeeded or Failed pod back.
-func (k *Kubelet) writeStatus(ctx context.Context, w *podWorker, pod *api.Pod, static bool, status *api.PodStatus) {
+// turning a Succeeded or Failed pod back. It returns false if the write
+// failed and should be tried again (see statusRetry).
+func (k *Kubelet) writeStatus(ctx context.Context, w *podWorker, pod *api.Pod, static bool, status *api.PodStatus) bool {
 	key := statusKey(status)
 	if key == w.lastWritten {
-		return
+		return true
 	}
 	if static {
 		if k.cfg.MirrorStatus != nil {
 			if err := k.cfg.MirrorStatus(ctx, pod, status); err != nil {
 				k.log.Warn("write a static pod's status", "pod", pod.Key(), "err", err)
-				return
+				return false
 			}
 		}
 		w.lastWritten = key
-		return
+		return true
 	}
 	if w.lastWritten == "" && key == statusKey(&pod.Status) {
-		// Written by an earlier run of the agent (adopted pods). Later,
-		// pod may be older than what this agent wrote: not compared.
+		// Written by an earlier run of the agent (adopted pods), or
+		// the same as someone else's (foreignStatus). Later, pod may
+		// be older than what this agent wrote: not compared.
 		w.lastWritten = key
-		return
+		rv, _ := strconv.ParseUint(pod.ResourceVersion, 10, 64)
+		k.mu.Lock()
+		w.writtenRV, w.writtenKey = max(w.writtenRV, rv), key
+		k.mu.Unlock()
+		return true
 	}
 	cur := pod
 	for range 5 {
 		if isTerminal(cur.Status.Phase) && !isTerminal(status.Phase) {
 			w.lastWritten = key
-			return
+			return true
 		}
 		cp := api.DeepCopy(cur)
 		cp.Status = *status
@@ -314,22 +338,28 @@ func (k *Kubelet) writeStatus(ctx context.Context, w *podWorker, pod *api.Pod, s
 			k.statusWrites.Add(1)
 			k.metrics.statusWrites.Inc()
 			w.lastWritten = key
-			return
+			rv, _ := strconv.ParseUint(cp.ResourceVersion, 10, 64)
+			stored := statusKey(&cp.Status)
+			k.mu.Lock()
+			w.writtenRV, w.writtenKey = rv, stored
+			k.mu.Unlock()
+			return true
 		}
 		if api.IsNotFound(err) || ctx.Err() != nil {
-			return
+			return true // nothing left to write to, or stopping
 		}
 		if !api.IsConflict(err) {
 			k.log.Warn("write pod status", "pod", pod.Key(), "err", err)
-			return
+			return false
 		}
 		var fresh api.Pod
 		if err := k.cfg.Client.Get(ctx, pod.Namespace, pod.Name, &fresh); err != nil {
-			return
+			return api.IsNotFound(err)
 		}
 		if fresh.UID != pod.UID {
-			return
+			return true
 		}
 		cur = &fresh
 	}
+	return false
 }
