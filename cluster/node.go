@@ -179,7 +179,10 @@ type Node struct {
 	closers   []func() error
 }
 
-var _ NodeAgent = (*Node)(nil)
+var (
+	_ NodeAgent               = (*Node)(nil)
+	_ kubelet.PodVolumeLister = (*volume.Manager)(nil) // the orphan sweep removes volumes
+)
 
 // NewNode validates cfg, opens the runtime driver on cfg.DataDir, loads
 // or makes the node agent's certificate and listens on cfg.KubeletAddr.
@@ -229,6 +232,8 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	}
 	if tok := cfg.KubeletToken; tok != "" {
 		scfg.Authenticate = bearerCheck(tok)
+	} else {
+		n.log.Warn("the node agent's HTTPS API has no bearer token (KubeletToken, drover agent --kubelet-token): anyone who reaches it can read logs and exec into containers", "addr", ln.Addr().String())
 	}
 	if n.srv, err = server.New(scfg); err != nil {
 		return nil, fmt.Errorf("cluster: node: %w", err)
@@ -420,10 +425,11 @@ func (n *Node) Run(ctx context.Context, c *client.Client, registered func()) err
 		return fmt.Errorf("cluster: node: %w", err)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// cancel, then wait: deferred calls run last first.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	static := make(chan []*api.Pod, 1)
 	wg.Go(func() {
 		err := src.Run(ctx, func(pods []*api.Pod) {

@@ -131,7 +131,9 @@ func (k *Kubelet) admit(ctx context.Context, w *podWorker, pod *api.Pod, static 
 			k.rec.Eventf(pod, api.EventTypeWarning, reason, "%s", msg)
 			t := api.NewTime(k.now())
 			w.rejected = &api.PodStatus{Phase: api.PodFailed, Reason: reason, Message: msg, StartTime: &t}
-			k.writeStatus(ctx, w, pod, static, w.rejected)
+			if !k.writeStatus(ctx, w, pod, static, w.rejected) {
+				return false, statusRetry
+			}
 			return false, 0
 		}
 	}

@@ -45,6 +45,15 @@ type VolumeManager interface {
 	TearDown(ctx context.Context, podUID string) error
 }
 
+// PodVolumeLister is a VolumeManager that lists the pods it has volumes
+// of on the node (package kubelet/volume's Manager is one). The node
+// agent's orphan sweep, on one goroutine, calls it and tears down the
+// volumes of pods it does not know: those of pods deleted while it was
+// down, whose sandboxes are gone too (after a reboot).
+type PodVolumeLister interface {
+	PodUIDs() ([]string, error)
+}
+
 // EnvSources is where EnvResolver reads the ConfigMaps and Secrets a
 // container's environment refers to. The node agent gives one that reads
 // through Config.Client.

@@ -77,6 +77,8 @@ func (k *Kubelet) syncContainers(ctx context.Context, w *podWorker, pod *api.Pod
 		k.rec.Eventf(pod, api.EventTypeWarning, "FailedMount", "Unable to set up volumes: %v", volErr)
 	}
 
+	k.unprobeExited(w, st)
+
 	var wake time.Duration
 	soonest := func(d time.Duration) {
 		if d > 0 && (wake == 0 || d < wake) {
@@ -161,10 +163,8 @@ func (k *Kubelet) syncContainer(ctx context.Context, w *podWorker, pod *api.Pod,
 			break
 		}
 		if cur.Annotations[podlabels.ContainerHash] != containerHash(c) {
+			// Restarted whatever the restart policy: the spec changed.
 			k.killContainer(ctx, pod, c, cur, sb, gracePeriod(pod, nil), fmt.Sprintf("Container %s definition changed, will be restarted", c.Name))
-			if policy == api.RestartPolicyNever {
-				return 0
-			}
 			return k.startContainer(ctx, w, pod, sb, st, c, podlabels.TypeRegular, vols, volErr)
 		}
 		k.probeContainer(w, pod, c, cur, sb)
@@ -309,6 +309,21 @@ func (k *Kubelet) probeContainer(w *podWorker, pod *api.Pod, c *api.Container, c
 	}
 	w.probed[cur.ID] = true
 	k.probes.Add(pod, c, cur.ID, cur.StartedAt, k.probeTarget(sb))
+}
+
+// unprobeExited stops the probes of the containers that ended by
+// themselves (those the agent stops are removed as it stops them).
+func (k *Kubelet) unprobeExited(w *podWorker, st *podState) {
+	for _, c := range st.all() {
+		if !w.probed[c.ID] || c.State == runtime.ContainerRunning || c.State == runtime.ContainerCreated {
+			continue
+		}
+		k.probes.Remove(c.ID)
+		delete(w.probed, c.ID)
+		k.mu.Lock()
+		delete(w.unhealthy, c.ID)
+		k.mu.Unlock()
+	}
 }
 
 // removeOldContainers keeps, per container name, the newest container

@@ -22,7 +22,10 @@
 // containers (the PLEG lists the runtime's containers every
 // RelistPeriod), a probe result, or a timer (back-off, the ResyncPeriod).
 // A sync is level-triggered: it reads the pod and the runtime, decides,
-// acts, and writes the status if it changed.
+// acts, and writes the status if it changed, or if someone else wrote
+// another (the node lifecycle controller marking the pod not Ready). A
+// status or a deletion confirmation that could not be written is tried
+// again 10 s later.
 //
 //   - Admission: a pod whose requests do not fit the Node's allocatable
 //     next to the admitted pods is Failed (OutOfcpu, OutOfmemory,
@@ -41,7 +44,9 @@
 //     readiness drives the Ready and ContainersReady conditions.
 //   - Volumes through a VolumeManager (package kubelet/volume) and the
 //     environment through an EnvResolver (package kubelet/envvars); their
-//     errors are CreateContainerConfigError.
+//     errors are CreateContainerConfigError. configMap, secret,
+//     downwardAPI and projected volumes are mounted read-only; a subPath
+//     may not lead out of its volume, symbolic links included.
 //   - Termination: on a deletionTimestamp, preStop hooks run, containers
 //     get SIGTERM and what is left of the grace period, then SIGKILL;
 //     the sandbox and volumes are removed and the deletion is confirmed
@@ -50,7 +55,8 @@
 //   - Adoption: a new Kubelet on a runtime that already runs its pods
 //     takes them over without restarting them (restart counts come from
 //     the containers' Attempt); sandboxes of pods no longer bound here
-//     are removed.
+//     are removed, and so are their volumes (with a VolumeManager that
+//     is a PodVolumeLister) even when their sandboxes are gone.
 //
 // # Hollow mode
 //

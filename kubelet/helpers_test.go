@@ -36,6 +36,8 @@ type env struct {
 	done   chan error
 	probes *scriptedProbes
 	noNode bool
+	// apiOpts are the API server's options besides the clock.
+	apiOpts []controllertest.Option
 }
 
 // withoutNode starts the agent before its Node exists.
@@ -64,12 +66,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		),
 		rt: &recordingRuntime{nodeCPU: "4"},
 	}
-	e.api = controllertest.New(t, controllertest.WithClock(clk))
 	e.ctx = controllertest.Context(t)
 	cfg := Config{
 		NodeName:     nodeName,
 		NodeIP:       "10.0.0.1",
-		Client:       e.api.Client,
 		RootDir:      t.TempDir(),
 		Clock:        clk,
 		RelistPeriod: time.Hour, // the tests relist by hand
@@ -85,6 +85,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(e, &cfg)
 	}
+	e.api = controllertest.New(t, append([]controllertest.Option{controllertest.WithClock(clk)}, e.apiOpts...)...)
+	cfg.Client = e.api.Client
 	if !e.noNode {
 		e.createNode()
 	}
@@ -319,6 +321,7 @@ type scriptedProbes struct {
 	mu      sync.Mutex
 	report  func(ProbeUpdate)
 	added   []string // container IDs
+	removed []string // container IDs
 	ready   map[string]bool
 	started map[string]bool
 }
@@ -332,8 +335,19 @@ func (p *scriptedProbes) Add(pod *api.Pod, c *api.Container, id string, startedA
 	p.added = append(p.added, c.Name+"="+id)
 }
 
-func (p *scriptedProbes) Remove(id string)     {}
+func (p *scriptedProbes) Remove(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.removed = append(p.removed, id)
+}
+
 func (p *scriptedProbes) RemovePod(uid string) {}
+
+func (p *scriptedProbes) removedIDs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.removed)
+}
 
 func (p *scriptedProbes) Ready(id string) bool {
 	p.mu.Lock()

@@ -126,7 +126,7 @@ func New(cfg Config) (*Kubelet, error) {
 		return nil, fmt.Errorf("kubelet: pod informer: %w", err)
 	}
 	if _, err := k.podInf.AddHandler(informer.HandlerFuncs{
-		AddFunc:    func(obj api.Object, _ bool) { k.podChanged(obj.(*api.Pod)) },
+		AddFunc:    func(obj api.Object, _ bool) { k.podAdded(obj.(*api.Pod)) },
 		UpdateFunc: func(old, obj api.Object) { k.podUpdated(old.(*api.Pod), obj.(*api.Pod)) },
 		DeleteFunc: func(obj api.Object) { k.podDeleted(obj.(*api.Pod)) },
 	}); err != nil {
@@ -271,6 +271,35 @@ func (k *Kubelet) SetStaticPods(pods []*api.Pod) {
 	}
 }
 
+// podAdded takes a pod new to the informer.
+func (k *Kubelet) podAdded(p *api.Pod) {
+	if p.Annotations[MirrorAnnotation] != "" {
+		k.mirrorAdded(p)
+		return
+	}
+	k.podChanged(p)
+}
+
+// mirrorAdded has the static pod of a new mirror pod write its status
+// again: the mirror pod starts without it (it may be made after the
+// status was last written, or made again after a user deleted it).
+func (k *Kubelet) mirrorAdded(mirror *api.Pod) {
+	if mirror.Spec.NodeName != k.cfg.NodeName {
+		return
+	}
+	var uid string
+	k.mu.Lock()
+	for _, w := range k.workers {
+		if w.static && w.pod != nil && w.pod.Namespace == mirror.Namespace && w.pod.Name == mirror.Name {
+			w.forceWrite, uid = true, w.uid
+		}
+	}
+	k.mu.Unlock()
+	if uid != "" {
+		k.trigger(uid)
+	}
+}
+
 func (k *Kubelet) podChanged(p *api.Pod) {
 	if p.Annotations[MirrorAnnotation] != "" || p.Spec.NodeName != k.cfg.NodeName {
 		return
@@ -284,14 +313,25 @@ func (k *Kubelet) podChanged(p *api.Pod) {
 
 // podUpdated takes a changed pod; a change of its status alone (the
 // agent's own writes, mostly) does not sync it, unless it made the pod
-// Succeeded or Failed.
+// Succeeded or Failed or was someone else's (foreignStatus).
 func (k *Kubelet) podUpdated(old, p *api.Pod) {
-	if old.UID == p.UID && old.Generation == p.Generation && (old.DeletionTimestamp == nil) == (p.DeletionTimestamp == nil) &&
+	if old.UID != p.UID {
+		// Deleted and made again under the same name between two events
+		// (the informer relisted): two pods.
+		k.podDeleted(old)
+		k.podAdded(p)
+		return
+	}
+	if old.Generation == p.Generation && (old.DeletionTimestamp == nil) == (p.DeletionTimestamp == nil) &&
 		isTerminal(old.Status.Phase) == isTerminal(p.Status.Phase) && maps.Equal(old.Labels, p.Labels) && maps.Equal(old.Annotations, p.Annotations) {
 		k.mu.Lock()
 		if w := k.workers[string(p.UID)]; w != nil && w.pod != nil {
 			w.pod, w.last = p, p
+			foreign := !w.static && foreignStatus(w, p)
 			k.mu.Unlock()
+			if foreign {
+				k.trigger(string(p.UID))
+			}
 			return
 		}
 		k.mu.Unlock()
@@ -384,12 +424,24 @@ func (k *Kubelet) work(ctx context.Context, w *podWorker) {
 			w.stopTimer = nil
 		}
 		if done {
+			back := false
 			if k.workers[w.uid] == w {
 				delete(k.workers, w.uid)
 				k.metrics.workers.Dec()
+				if w.pod != nil {
+					// Given again while it was being removed (a static
+					// pod's manifest moved out and back): a new worker
+					// runs it from the start.
+					nw := k.workerLocked(w.uid)
+					nw.pod, nw.last, nw.static = w.pod, w.last, w.static
+					back = true
+				}
 			}
 			w.running = false
 			k.mu.Unlock()
+			if back {
+				k.trigger(w.uid)
+			}
 			return
 		}
 		if !w.pending || k.stopping || ctx.Err() != nil {
@@ -487,17 +539,34 @@ func (k *Kubelet) relist(ctx context.Context) {
 	k.relists++
 }
 
-// removeOrphans stops and removes the sandboxes of pods that are neither
-// bound here nor static, once the pod informer has synced.
+// removeOrphans stops and removes the sandboxes, and removes the
+// volumes (with a VolumeManager that lists them, see PodVolumeLister), of
+// pods that are neither bound here nor static, once the pod informer has
+// synced.
 func (k *Kubelet) removeOrphans(ctx context.Context) {
 	if !k.podInf.HasSynced() {
 		return
 	}
 	k.mu.Lock()
-	if k.cfg.WaitForStaticPods && !k.staticSeen {
-		k.mu.Unlock()
+	wait := k.cfg.WaitForStaticPods && !k.staticSeen
+	k.mu.Unlock()
+	if wait {
 		return
 	}
+	// What is on the node first, then what is known: a pod's worker
+	// exists before its sandbox and volumes do, so a pod that arrives
+	// meanwhile is known.
+	sbs, err := k.rt.ListPodSandboxes(ctx)
+	if err != nil {
+		return
+	}
+	var volUIDs []string
+	if l, ok := k.volumes.(PodVolumeLister); ok {
+		if volUIDs, err = l.PodUIDs(); err != nil {
+			k.log.Warn("list the pods' volumes", "err", err)
+		}
+	}
+	k.mu.Lock()
 	known := make(map[string]bool, len(k.workers))
 	for uid := range k.workers {
 		known[uid] = true
@@ -506,9 +575,14 @@ func (k *Kubelet) removeOrphans(ctx context.Context) {
 	for _, o := range k.podInf.Cache().List(labels.Everything()) {
 		known[string(o.(*api.Pod).UID)] = true
 	}
-	sbs, err := k.rt.ListPodSandboxes(ctx)
-	if err != nil {
-		return
+	for _, uid := range volUIDs {
+		if known[uid] {
+			continue
+		}
+		k.log.Info("removing the volumes of a pod no longer bound here", "uid", uid)
+		if err := k.volumes.TearDown(ctx, uid); err != nil {
+			k.log.Warn("tear down orphan volumes", "uid", uid, "err", err)
+		}
 	}
 	for _, sb := range sbs {
 		if sb.Labels[podlabels.ManagedBy] != podlabels.ManagedByValue {

@@ -3,8 +3,10 @@ package kubelet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,16 +63,67 @@ func (k *Kubelet) containerConfig(ctx context.Context, w *podWorker, pod *api.Po
 			if filepath.IsAbs(m.SubPath) || slices.Contains(strings.Split(filepath.ToSlash(m.SubPath), "/"), "..") {
 				return nil, fmt.Errorf("container %q: volumeMounts %q: subPath %q must be relative, without \"..\"", c.Name, m.Name, m.SubPath)
 			}
-			host = filepath.Join(host, m.SubPath)
-			if _, err := os.Stat(host); os.IsNotExist(err) {
-				if err := os.MkdirAll(host, 0o755); err != nil {
-					return nil, fmt.Errorf("container %q: volumeMounts %q: make subPath: %w", c.Name, m.Name, err)
-				}
+			var err error
+			if host, err = subPathIn(host, m.SubPath); err != nil {
+				return nil, fmt.Errorf("container %q: volumeMounts %q: subPath %q: %w", c.Name, m.Name, m.SubPath, err)
 			}
 		}
-		cfg.Mounts = append(cfg.Mounts, runtime.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly})
+		cfg.Mounts = append(cfg.Mounts, runtime.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly || agentWritten(pod, m.Name)})
 	}
 	return cfg, nil
+}
+
+// agentWritten says whether pod's volume name is one whose files the
+// node agent writes (configMap, secret, downwardAPI, projected): it is
+// mounted read-only, as Kubernetes does, so that no container can swap
+// the agent's links and directories there for ones leading elsewhere on
+// the host.
+func agentWritten(pod *api.Pod, name string) bool {
+	for i := range pod.Spec.Volumes {
+		if v := &pod.Spec.Volumes[i]; v.Name == name {
+			src := &v.VolumeSource
+			return src.ConfigMap != nil || src.Secret != nil || src.DownwardAPI != nil || src.Projected != nil
+		}
+	}
+	return false
+}
+
+// subPathIn returns the path of sub (relative, without "..") in the
+// volume at root, making the directories that are missing. Symbolic
+// links on the way, which a container may have made in a shared volume,
+// are followed only while they stay in the volume.
+func subPathIn(root, sub string) (string, error) {
+	base, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	cur := base
+	for part := range strings.SplitSeq(filepath.ToSlash(sub), "/") {
+		if part == "" || part == "." {
+			continue
+		}
+		next := filepath.Join(cur, part)
+		fi, err := os.Lstat(next)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := os.Mkdir(next, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return "", fmt.Errorf("make it: %w", err)
+			}
+			fi, err = os.Lstat(next)
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if next, err = filepath.EvalSymlinks(next); err != nil {
+				return "", err
+			}
+			if rel, err := filepath.Rel(base, next); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return "", fmt.Errorf("%s is a symbolic link out of the volume", part)
+			}
+		}
+		cur = next
+	}
+	return cur, nil
 }
 
 // environment resolves c's environment through Config.ResolveEnv, or

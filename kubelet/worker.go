@@ -29,7 +29,15 @@ type podWorker struct {
 	pending   bool
 	stopTimer func() bool
 	unhealthy map[string]ProbeUpdate // by container ID
-	admitted  bool
+	// forceWrite has the next sync write the status even if unchanged
+	// (a static pod's new mirror pod).
+	forceWrite bool
+	// writtenRV and writtenKey are the resourceVersion and statusKey of
+	// the pod as the agent's last status write stored it: a newer pod
+	// with another status was written by someone else (foreignStatus).
+	writtenRV  uint64
+	writtenKey string
+	admitted   bool
 	// active is admitted and neither terminal nor terminated, as of the
 	// end of the last sync: what admission counts.
 	active bool
@@ -77,6 +85,11 @@ const (
 	backoffMax     = 5 * time.Minute
 	backoffReset   = 10 * time.Minute
 )
+
+// statusRetry is when a pod is synced again after its status or the
+// confirmation of its deletion could not be written: nothing else would
+// sync a pod whose containers no longer change.
+const statusRetry = 10 * time.Second
 
 // podState is what the runtime has of a pod.
 type podState struct {
@@ -152,6 +165,10 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 	k.mu.Lock()
 	pod, last, static := w.pod, w.last, w.static
 	unhealthy := maps.Clone(w.unhealthy)
+	if w.forceWrite || (!static && pod != nil && foreignStatus(w, pod)) {
+		// The next write compares with the API server's status.
+		w.forceWrite, w.lastWritten = false, ""
+	}
 	k.mu.Unlock()
 	log := k.log.With("pod", last.Namespace+"/"+last.Name, "uid", w.uid)
 
@@ -163,10 +180,15 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 		if !w.terminated {
 			k.terminatePod(ctx, w, pod, static, log)
 		}
+		if !w.terminated {
+			return statusRetry, false // the confirmation failed
+		}
 		return 0, false
 	}
 	if w.rejected != nil {
-		k.writeStatus(ctx, w, pod, static, w.rejected)
+		if !k.writeStatus(ctx, w, pod, static, w.rejected) {
+			return statusRetry, false
+		}
 		return 0, false
 	}
 	if !w.admitted {
@@ -192,15 +214,15 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 		w.terminalPhase = pod.Status.Phase
 	}
 	if w.terminalPhase != "" {
+		clear(w.waiting) // nothing runs again
 		if len(st.sandboxes) == 0 && len(st.byName) == 0 {
 			// Ended before this agent ran it (or rejected by an earlier
 			// run): its status is not this agent's to rewrite.
 			return 0, false
 		}
 		k.stopPod(ctx, w, pod, st, gracePeriod(pod, nil), false)
-		if st, err = k.runtimeState(ctx, w.uid); err == nil {
-			status := k.computeStatus(pod, w, st)
-			k.writeStatus(ctx, w, pod, static, status)
+		if st, err = k.runtimeState(ctx, w.uid); err != nil || !k.writeStatus(ctx, w, pod, static, k.computeStatus(pod, w, st)) {
+			return statusRetry, false
 		}
 		return 0, false
 	}
@@ -212,9 +234,10 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 			msg := "Pod was active on the node longer than the specified deadline"
 			k.rec.Eventf(pod, api.EventTypeWarning, "DeadlineExceeded", "%s", msg)
 			w.terminalPhase, w.terminalReason, w.terminalMessage = api.PodFailed, "DeadlineExceeded", msg
+			clear(w.waiting) // nothing runs again
 			k.stopPod(ctx, w, pod, st, gracePeriod(pod, nil), false)
-			if st, err = k.runtimeState(ctx, w.uid); err == nil {
-				k.writeStatus(ctx, w, pod, static, k.computeStatus(pod, w, st))
+			if st, err = k.runtimeState(ctx, w.uid); err != nil || !k.writeStatus(ctx, w, pod, static, k.computeStatus(pod, w, st)) {
+				return statusRetry, false
 			}
 			return 0, false
 		}
@@ -244,7 +267,9 @@ func (k *Kubelet) syncPod(ctx context.Context, w *podWorker) (time.Duration, boo
 			k.metrics.startLatency.Observe(k.now().Sub(from).Seconds())
 		}
 	}
-	k.writeStatus(ctx, w, pod, static, status)
+	if !k.writeStatus(ctx, w, pod, static, status) && (wake == 0 || wake > statusRetry) {
+		wake = statusRetry
+	}
 	if wake == 0 || wake > k.cfg.ResyncPeriod {
 		if !isTerminal(status.Phase) {
 			wake = k.cfg.ResyncPeriod
