@@ -273,7 +273,11 @@ func (c AllInOneConfig) Validate() error {
 		return err
 	}
 	if c.Node != nil && c.NodeAgent == nil {
-		if err := c.Node.Validate(); err != nil {
+		n := *c.Node
+		if n.KubeletToken == "" {
+			n.KubeletToken = "made-by-Start" // Start makes one when none is given
+		}
+		if err := n.Validate(); err != nil {
 			return fmt.Errorf("cluster: AllInOneConfig.Node: %w", err)
 		}
 	}

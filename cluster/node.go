@@ -158,7 +158,24 @@ func (c NodeConfig) Validate() error {
 	if err := checkHostPort(c.KubeletAddr); err != nil {
 		return fmt.Errorf("cluster: NodeConfig.KubeletAddr: %w", err)
 	}
+	if c.KubeletToken == "" && !loopbackAddr(c.KubeletAddr) {
+		return fmt.Errorf("cluster: NodeConfig.KubeletToken is empty while KubeletAddr %q is reachable from other machines: anyone reaching it could read logs and exec into containers; set a token (drover agent --kubelet-token, and the same on drover server), or listen on loopback only", c.KubeletAddr)
+	}
 	return nil
+}
+
+// loopbackAddr reports whether host:port's host is a loopback address
+// (or "localhost"): a listener only this machine reaches.
+func loopbackAddr(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Node is this machine as a node of a cluster: the runtime driver, the
@@ -232,9 +249,7 @@ func NewNode(cfg NodeConfig) (_ *Node, err error) {
 	}
 	if tok := cfg.KubeletToken; tok != "" {
 		scfg.Authenticate = bearerCheck(tok)
-	} else {
-		n.log.Warn("the node agent's HTTPS API has no bearer token (KubeletToken, drover agent --kubelet-token): anyone who reaches it can read logs and exec into containers", "addr", ln.Addr().String())
-	}
+	} // else loopback only: Validate refuses a reachable API without a token
 	if n.srv, err = server.New(scfg); err != nil {
 		return nil, fmt.Errorf("cluster: node: %w", err)
 	}
