@@ -220,8 +220,12 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 	if err := client.WriteKubeconfig(KubeconfigPath(cfg.DataDir), kc); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	snap, err := newSnapshotHandler(st, cp.log.With("component", "snapshot"), cp.reg)
+	if err != nil {
+		return err
+	}
 	cp.hs = &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           withDroverPaths(snap, srv.Handler()), // snapshot.go
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cp.log.Handler(), slog.LevelWarn),
 	}

@@ -163,13 +163,18 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 
 	var bg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 1) // the first failure; the others are logged
 	goRun := func(name string, f func() error) {
 		bg.Add(1)
 		go func() {
 			defer bg.Done()
 			if err := f(); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("kubelet: %s: %w", name, err)
+				err = fmt.Errorf("kubelet: %s: %w", name, err)
+				select {
+				case errc <- err:
+				default:
+					k.log.Error("node agent part failed", "err", err)
+				}
 				cancel()
 			}
 		}()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/apiserver/admission"
 	"github.com/drover-io/drover/controller/controllertest"
 	"github.com/drover-io/drover/runtime"
@@ -537,6 +538,14 @@ func TestReplacedPodStopped(t *testing.T) {
 	got := e.waitPod("web-0", func(p *api.Pod) bool { return p.Status.Phase == api.PodRunning })
 	repl := api.DeepCopy(got)
 	repl.UID, repl.ResourceVersion, repl.Status = "replacement-uid", "", api.PodStatus{}
+	// The old pod is gone from the API server, as when the informer
+	// relists over a delete and a create under the same name (else a
+	// later event of it, such as the echo of a status write, would
+	// rightly bring it back).
+	zero := int64(0)
+	if err := e.api.Client.Delete(e.ctx, got, client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &client.Preconditions{UID: got.UID}}); err != nil {
+		t.Fatal(err)
+	}
 	e.k.podUpdated(got, repl)
 	controllertest.Eventually(t, func() bool {
 		e.relist()

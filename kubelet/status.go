@@ -292,7 +292,14 @@ func statusKey(s *api.PodStatus) string {
 // own again, if it differs. k.mu is held.
 func foreignStatus(w *podWorker, pod *api.Pod) bool {
 	rv, err := strconv.ParseUint(pod.ResourceVersion, 10, 64)
-	return err == nil && rv > w.writtenRV && statusKey(&pod.Status) != w.writtenKey
+	if err != nil || rv <= w.writtenRV {
+		return false
+	}
+	// The watch may deliver the agent's own write before UpdateStatus
+	// has returned and set writtenRV: a status the agent is writing is
+	// its own.
+	key := statusKey(&pod.Status)
+	return key != w.writtenKey && key != w.writingKey
 }
 
 // writeStatus writes status to the API server (or, for a static pod, to
@@ -325,6 +332,9 @@ func (k *Kubelet) writeStatus(ctx context.Context, w *podWorker, pod *api.Pod, s
 		k.mu.Unlock()
 		return true
 	}
+	k.mu.Lock()
+	w.writingKey = key
+	k.mu.Unlock()
 	cur := pod
 	for range 5 {
 		if isTerminal(cur.Status.Phase) && !isTerminal(status.Phase) {

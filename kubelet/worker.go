@@ -37,6 +37,9 @@ type podWorker struct {
 	// with another status was written by someone else (foreignStatus).
 	writtenRV  uint64
 	writtenKey string
+	// writingKey is the statusKey of the status being written (or last
+	// tried): its echo from the watch is the agent's own.
+	writingKey string
 	admitted   bool
 	// active is admitted and neither terminal nor terminated, as of the
 	// end of the last sync: what admission counts.

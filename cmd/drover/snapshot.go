@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/cluster"
 	"github.com/drover-io/drover/store"
 	"github.com/drover-io/drover/store/raftstore"
@@ -22,18 +25,22 @@ import (
 
 // newSnapshot returns `drover snapshot` and its verbs save and restore.
 //
-// Both work offline, on the data directory of a stopped cluster: save
+// save works online, from the running cluster of the kubeconfig, through
+// its control plane's snapshot endpoint (cluster.FetchSnapshot); or
+// offline with --data-dir, on the data directory of a stopped cluster: it
 // opens its store member, which leads alone again as it did when it ran,
-// and writes a backup; restore bootstraps a new one-member store from a
-// backup, which `drover up` then starts with.
+// and writes a backup. restore is offline: it bootstraps a new one-member
+// store from a backup, which `drover up` then starts with.
 func newSnapshot() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Save the cluster's state to a file, or start a new cluster from one",
-		Long: `Save the state of a stopped one-member cluster (every object, with its
-revisions) to a file, and restore it into a new data directory:
+		Long: `Save the state of a cluster (every object, with its revisions) to a file,
+from the running cluster of the kubeconfig or from the data directory of a
+stopped one, and restore it into a new data directory:
 
-  drover snapshot save backup.snap --data-dir DIR
+  drover snapshot save backup.snap                  # running cluster ($KUBECONFIG)
+  drover snapshot save backup.snap --data-dir DIR   # stopped cluster
   drover snapshot restore backup.snap --data-dir NEWDIR
   drover up --data-dir NEWDIR`,
 		Args: cobra.NoArgs,
@@ -43,16 +50,35 @@ revisions) to a file, and restore it into a new data directory:
 }
 
 func newSnapshotSave() *cobra.Command {
-	var dataDir string
+	var dataDir, kubeconfig, kcontext string
 	cmd := &cobra.Command{
-		Use:   "save FILE --data-dir DIR",
-		Short: "Write a backup of the stopped cluster in DIR to FILE",
-		Long: `Write a backup of the store of the cluster in DIR to FILE. The cluster
-must be stopped: its store is opened by this command, which refuses a data
-directory another process uses. The backup holds every object and the
-history since the last compaction, with their revisions.`,
+		Use:   "save FILE [--kubeconfig FILE | --data-dir DIR]",
+		Short: "Write a backup of the cluster to FILE",
+		Long: `Write a backup of the cluster's store to FILE: every object and the
+history since the last compaction, with their revisions.
+
+Without --data-dir the backup comes from the running cluster of the
+kubeconfig (--kubeconfig, else $KUBECONFIG or ~/.kube/config, else the
+one "drover up" writes in its default data directory): any control-plane
+member answers, with a consistent backup that holds every write
+acknowledged before it was asked for. The cluster goes on serving.
+
+With --data-dir the backup is read from the data directory of a stopped
+one-member cluster, which this command opens; it refuses a data directory
+a running cluster uses.`,
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			online := !cmd.Flags().Changed("data-dir")
+			if !online && (cmd.Flags().Changed("kubeconfig") || cmd.Flags().Changed("context")) {
+				return errors.New("pass --data-dir DIR (a stopped cluster) or --kubeconfig FILE (a running one), not both")
+			}
+			if online {
+				cfg, err := saveKubeconfig(kubeconfig, kcontext)
+				if err != nil {
+					return err
+				}
+				return snapshotSaveOnline(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, args[0])
+			}
 			dir, err := filepath.Abs(dataDir)
 			if err != nil {
 				return fmt.Errorf("--data-dir %q: %w", dataDir, err)
@@ -60,7 +86,9 @@ history since the last compaction, with their revisions.`,
 			return snapshotSave(cmd.Context(), cmd.OutOrStdout(), dir, args[0])
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the stopped cluster")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory of a stopped cluster, to save offline")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the running cluster (default $KUBECONFIG, ~/.kube/config, or drover up's)")
+	cmd.Flags().StringVar(&kcontext, "context", "", "the kubeconfig context to use (default its current context)")
 	return cmd
 }
 
@@ -126,7 +154,8 @@ func snapshotSave(ctx context.Context, out io.Writer, dataDir, file string) erro
 	st, err := raftstore.Open(ctx, rc)
 	if err != nil {
 		if isLocked(sdir) {
-			return fmt.Errorf("the cluster in %s is running: stop it (Ctrl-C on drover up), then save again", dataDir)
+			return fmt.Errorf("the cluster in %s is running: save it online with `drover snapshot save %s --kubeconfig %s`, or stop it first",
+				dataDir, shellQuote(file), shellQuote(cluster.KubeconfigPath(dataDir)))
 		}
 		return fmt.Errorf("open the store in %s: %w", sdir, err)
 	}
@@ -169,6 +198,140 @@ func snapshotSave(ctx context.Context, out io.Writer, dataDir, file string) erro
 	fmt.Fprintf(out, "✓ saved %s objects at revision %d to %s (%s, %d ms)\n",
 		thousands(int64(n)), rev, file, humanBytes(fi.Size()), time.Since(start).Milliseconds())
 	return nil
+}
+
+// saveProgressEvery is how often an online save prints how many bytes it
+// has received.
+var saveProgressEvery = time.Second
+
+// saveKubeconfig returns the client configuration of the running cluster
+// to save: from --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the
+// kubeconfig drover up writes in its default data directory.
+func saveKubeconfig(path, kcontext string) (client.Config, error) {
+	if path == "" && !anyExists(client.KubeconfigPaths()) {
+		if p := cluster.KubeconfigPath(defaultDataDir()); anyExists([]string{p}) {
+			path = p
+		}
+	}
+	if path == "" {
+		if !anyExists(client.KubeconfigPaths()) {
+			return client.Config{}, errors.New("no kubeconfig to find the running cluster: pass --kubeconfig FILE or set KUBECONFIG, or save a stopped cluster with --data-dir DIR")
+		}
+		return client.KubeconfigFromEnv(kcontext)
+	}
+	if !anyExists([]string{path}) {
+		return client.Config{}, fmt.Errorf("kubeconfig %s does not exist: pass the one drover up wrote (DIR/kubeconfig), or save a stopped cluster with --data-dir DIR", path)
+	}
+	return client.LoadKubeconfig(path, kcontext)
+}
+
+// anyExists reports whether any of paths exists.
+func anyExists(paths []string) bool {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshotSaveOnline saves a backup of the running cluster of cfg to file,
+// through FILE.tmp, which it syncs and renames.
+func snapshotSaveOnline(ctx context.Context, out, errw io.Writer, cfg client.Config, file string) error {
+	start := time.Now()
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	tmp := abs + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write the backup: %w", err)
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	cfg.UserAgent = "drover-cli"
+	pw := &progressWriter{w: f, out: errw, every: saveProgressEvery, last: time.Now()}
+	info, err := cluster.FetchSnapshot(ctx, cfg, pw)
+	if err != nil {
+		return onlineSaveError(ctx, cfg.Host, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, abs)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	kept = true
+	if err := syncDir(filepath.Dir(abs)); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	what := "a backup"
+	if info.Keys >= 0 {
+		what = thousands(info.Keys) + " objects"
+	}
+	fmt.Fprintf(out, "✓ saved %s at revision %d to %s (%s, %d ms)\n",
+		what, info.Revision, file, humanBytes(info.Size), time.Since(start).Milliseconds())
+	return nil
+}
+
+// onlineSaveError says what went wrong with an online save of the cluster
+// at host, and what to do.
+func onlineSaveError(ctx context.Context, host string, err error) error {
+	var se *cluster.SnapshotStatusError
+	var oe *net.OpError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: no backup written (%w)", ctx.Err())
+	case errors.As(err, &se) && se.Code == http.StatusNotFound:
+		return fmt.Errorf("the cluster at %s serves no snapshots (an older drover): stop it and save with --data-dir DIR", host)
+	case errors.As(err, &se) && se.Code == http.StatusServiceUnavailable:
+		return fmt.Errorf("the cluster at %s cannot take a snapshot now: %s", host, se.Message)
+	case errors.As(err, &se):
+		return fmt.Errorf("the cluster at %s refused the snapshot: %d %s", host, se.Code, se.Message)
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return fmt.Errorf("cannot reach the cluster at %s (%v): is it running? Check --kubeconfig, or save a stopped cluster with --data-dir DIR", host, oe.Err)
+	}
+	return fmt.Errorf("save from %s: %w; no backup written, try again", host, err)
+}
+
+// progressWriter counts the bytes written through it and prints the count
+// to out at most once per every.
+type progressWriter struct {
+	w     io.Writer
+	out   io.Writer
+	every time.Duration
+	n     int64
+	last  time.Time
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.n += int64(n)
+	if now := time.Now(); now.Sub(p.last) >= p.every {
+		p.last = now
+		fmt.Fprintf(p.out, "  %s received\n", humanBytes(p.n))
+	}
+	return n, err
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func snapshotRestore(ctx context.Context, out io.Writer, dataDir, file string) error {

@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,8 +65,11 @@ func startUp(t *testing.T, dir string) (*client.Client, func()) {
 
 func TestSnapshotSaveRestore(t *testing.T) {
 	ctx := context.Background()
-	dir, newDir := t.TempDir(), t.TempDir()
-	file := filepath.Join(t.TempDir(), "backup.snap")
+	dir, newDir, offDir := t.TempDir(), t.TempDir(), t.TempDir()
+	online := filepath.Join(t.TempDir(), "online.snap")
+	offline := filepath.Join(t.TempDir(), "offline.snap")
+	defer func(d time.Duration) { saveProgressEvery = d }(saveProgressEvery)
+	saveProgressEvery = 0 // a progress line for every write
 
 	c, stop := startUp(t, dir)
 	ns := client.Resource[api.Namespace](c)
@@ -74,22 +82,48 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A running cluster's store is refused, with what to do.
-	code, _, errOut := drover(ctx, "snapshot", "save", file, "--data-dir", dir)
-	if code != 1 || !strings.Contains(errOut, "is running: stop it") {
-		t.Errorf("save of a running cluster: exit %d, %q", code, errOut)
+	// Offline, a running cluster's store is refused, with what to do.
+	code, _, errOut := drover(ctx, "snapshot", "save", offline, "--data-dir", dir)
+	want := "is running: save it online with `drover snapshot save " + offline + " --kubeconfig " + filepath.Join(dir, "kubeconfig") + "`, or stop it first"
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("offline save of a running cluster: exit %d, %q; want %q", code, errOut, want)
+	}
+
+	// Online, from the running cluster.
+	code, out, errOut := drover(ctx, "snapshot", "save", online, "--kubeconfig", filepath.Join(dir, "kubeconfig"))
+	if code != 0 {
+		t.Fatalf("online save: exit %d: %s", code, errOut)
+	}
+	if !regexp.MustCompile(`^✓ saved \d+ objects at revision \d+ to .*online\.snap \(\d+(\.\d)? k?B, \d+ ms\)\n$`).MatchString(out) {
+		t.Errorf("online save printed %q", out)
+	}
+	if !regexp.MustCompile(`^(  \d+(\.\d)? k?B received\n)+$`).MatchString(errOut) {
+		t.Errorf("online save printed no progress, or other lines, on stderr: %q", errOut)
+	}
+	if _, err := os.Stat(online + ".tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("online save left %s.tmp behind (stat: %v)", online, err)
+	}
+	t.Logf("drover snapshot save (online): %s", out)
+	if _, err := ns.Create(ctx, &api.Namespace{ObjectMeta: api.ObjectMeta{Name: "after-save"}}); err != nil {
+		t.Fatal(err)
 	}
 	stop()
 
-	code, out, errOut := drover(ctx, "snapshot", "save", file, "--data-dir", dir)
+	// Offline, once stopped.
+	code, out, errOut = drover(ctx, "snapshot", "save", offline, "--data-dir", dir)
 	if code != 0 {
-		t.Fatalf("save: exit %d: %s", code, errOut)
+		t.Fatalf("offline save: exit %d: %s", code, errOut)
 	}
-	if !regexp.MustCompile(`^✓ saved \d+ objects at revision \d+ to .*backup\.snap \(\d+(\.\d)? k?B, \d+ ms\)\n$`).MatchString(out) {
-		t.Errorf("save printed %q", out)
+	if !regexp.MustCompile(`^✓ saved \d+ objects at revision \d+ to .*offline\.snap \(\d+(\.\d)? k?B, \d+ ms\)\n$`).MatchString(out) {
+		t.Errorf("offline save printed %q", out)
 	}
-	t.Logf("drover snapshot save: %s", out)
-	code, out, errOut = drover(ctx, "snapshot", "restore", file, "--data-dir", newDir)
+	t.Logf("drover snapshot save (offline): %s", out)
+	if code, out, errOut = drover(ctx, "snapshot", "restore", offline, "--data-dir", offDir); code != 0 || !strings.HasPrefix(out, "✓ restored ") {
+		t.Errorf("restore of the offline backup: exit %d: %s%s", code, out, errOut)
+	}
+
+	// The online backup restores, and a cluster starts on it.
+	code, out, errOut = drover(ctx, "snapshot", "restore", online, "--data-dir", newDir)
 	if code != 0 {
 		t.Fatalf("restore: exit %d: %s", code, errOut)
 	}
@@ -98,7 +132,7 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	}
 	t.Logf("drover snapshot restore: %s", out)
 	// Restoring again into the same directory is refused.
-	code, _, errOut = drover(ctx, "snapshot", "restore", file, "--data-dir", newDir)
+	code, _, errOut = drover(ctx, "snapshot", "restore", online, "--data-dir", newDir)
 	if code != 1 || !strings.Contains(errOut, "holds a cluster already: restore into a new --data-dir") {
 		t.Errorf("second restore: exit %d, %q", code, errOut)
 	}
@@ -114,6 +148,20 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	if _, err := client.Resource[api.Namespace](c).Get(ctx, "", "saved-one"); err != nil {
 		t.Errorf("the restored cluster lacks saved-one: %v", err)
 	}
+	if _, err := client.Resource[api.Namespace](c).Get(ctx, "", "after-save"); !api.IsNotFound(err) {
+		t.Errorf("the restored cluster has a namespace created after the online save (err %v)", err)
+	}
+}
+
+// writeKubeconfig writes a kubeconfig for host in a new directory and
+// returns its path.
+func writeKubeconfig(t *testing.T, host string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := client.WriteKubeconfig(path, client.NewKubeconfig("test", client.Config{Host: host})); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestSnapshotErrors(t *testing.T) {
@@ -124,12 +172,30 @@ func TestSnapshotErrors(t *testing.T) {
 	}
 	empty := t.TempDir()
 	newDir := t.TempDir()
+	// No kubeconfig anywhere: not in $KUBECONFIG, nor in drover up's
+	// default data directory.
+	t.Setenv("KUBECONFIG", filepath.Join(empty, "missing-kubeconfig"))
+	t.Setenv("XDG_DATA_HOME", empty)
+	// A port nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	older := httptest.NewServer(http.NotFoundHandler())
+	defer older.Close()
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"snapshot", "save", "x.snap", "--data-dir", empty}, "drover snapshot save: " + empty + " holds no cluster: pass the --data-dir"},
 		{[]string{"snapshot", "save", "--data-dir", empty}, "want one argument, FILE; got 0"},
+		{[]string{"snapshot", "save", "x.snap", "--data-dir", empty, "--kubeconfig", junk}, "pass --data-dir DIR (a stopped cluster) or --kubeconfig FILE (a running one), not both"},
+		{[]string{"snapshot", "save", "x.snap"}, "no kubeconfig to find the running cluster: pass --kubeconfig FILE or set KUBECONFIG, or save a stopped cluster with --data-dir DIR"},
+		{[]string{"snapshot", "save", "x.snap", "--kubeconfig", filepath.Join(empty, "nope")}, "kubeconfig " + filepath.Join(empty, "nope") + " does not exist"},
+		{[]string{"snapshot", "save", filepath.Join(empty, "x.snap"), "--kubeconfig", writeKubeconfig(t, closed)}, "cannot reach the cluster at " + closed + " (connect: connection refused): is it running?"},
+		{[]string{"snapshot", "save", filepath.Join(empty, "x.snap"), "--kubeconfig", writeKubeconfig(t, older.URL)}, "the cluster at " + older.URL + " serves no snapshots (an older drover): stop it and save with --data-dir DIR"},
 		{[]string{"snapshot", "restore", junk}, "pass --data-dir NEWDIR"},
 		{[]string{"snapshot", "restore", filepath.Join(empty, "missing.snap"), "--data-dir", newDir}, "cannot read the backup"},
 		{[]string{"snapshot", "restore", junk, "--data-dir", newDir}, "is not a usable backup"},
@@ -142,6 +208,10 @@ func TestSnapshotErrors(t *testing.T) {
 	// A failed restore leaves the directory usable for the next one.
 	if entries, _ := os.ReadDir(filepath.Join(newDir, "store")); len(entries) != 0 {
 		t.Errorf("a failed restore left %d files in %s/store", len(entries), newDir)
+	}
+	// A failed online save leaves no file behind.
+	if _, err := os.Stat(filepath.Join(empty, "x.snap.tmp")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed online save left x.snap.tmp (stat: %v)", err)
 	}
 }
 
