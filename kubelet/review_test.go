@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/drover-io/drover/api"
-	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/apiserver/admission"
+	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/controller/controllertest"
 	"github.com/drover-io/drover/runtime"
 	"github.com/drover-io/drover/runtime/fake"
