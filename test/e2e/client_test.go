@@ -102,6 +102,7 @@ func TestClientConfigMaps(t *testing.T) {
 }
 
 func TestClientDeployments(t *testing.T) {
+	onlyInProcess(t, "the test writes a Deployment's status by hand, which drover up's deployment controller writes too")
 	t.Parallel()
 	ns := newNamespace(t)
 	deps := clientset(t).AppsV1().Deployments(ns)
@@ -182,7 +183,10 @@ func TestClientPods(t *testing.T) {
 
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p"},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox:1.36"}}},
+		Spec: corev1.PodSpec{
+			SchedulerName: unscheduled,
+			Containers:    []corev1.Container{{Name: "c", Image: "busybox:1.36"}},
+		},
 	}
 	p, err := pods.Create(ctx, p, metav1.CreateOptions{})
 	if err != nil {
@@ -526,7 +530,10 @@ func TestClientPodLifecycle(t *testing.T) {
 	for _, name := range []string{"bound", "evicted"} {
 		p := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox:1.36"}}},
+			Spec: corev1.PodSpec{
+				SchedulerName: unscheduled,
+				Containers:    []corev1.Container{{Name: "c", Image: "busybox:1.36"}},
+			},
 		}
 		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("create %s: %v", name, err)

@@ -12,8 +12,26 @@
 //     `drover server` cluster with a `drover agent` whose leader is killed
 //     (TestHAKillLeader).
 //
+// The kubectl and client-go tests run against one of two targets, chosen
+// by DROVER_E2E_TARGET:
+//
+//   - unset (or "in-process"): the in-process API server above, with no
+//     controllers, scheduler or node;
+//   - "up": one `drover up --runtime fake` process, built from this
+//     checkout and started once for the whole run on a temp data directory
+//     and a free loopback port; every test uses the kubeconfig it writes,
+//     and the run fails unless it stops cleanly on SIGINT at the end. Its
+//     controllers, scheduler and node agent run: the pods a test drives by
+//     hand name a scheduler that does not exist (so they stay Pending, as
+//     in-process), kubectl exec and top go to the real node agent over
+//     the fake runtime, and a deleted namespace is emptied and removed.
+//     The tests that write what a controller writes skip, saying why
+//     ("in-process server only: ..."), as do those that start their own
+//     drover processes whatever the target.
+//
 // It is a separate module so that its k8s.io dependencies stay out of the
-// library's go.mod. Run it from this directory:
+// library's go.mod. Run it from this directory, against both targets:
 //
 //	go test -count=1 ./...
+//	DROVER_E2E_TARGET=up go test -count=1 ./...
 package e2e

@@ -174,6 +174,7 @@ spec:
 // directory, applies a Deployment with kubectl and sees its ReplicaSet,
 // stops it with SIGTERM, and finds the Deployment again after a restart.
 func TestDroverUp(t *testing.T) {
+	ownDroverProcesses(t)
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "drover")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/drover")

@@ -48,6 +48,7 @@ const (
 // replaced, a new image rolled out and rolled back, and a restart of
 // `drover up` that finds the workload as it was, its containers adopted.
 func TestDroverUpWorkflow(t *testing.T) {
+	ownDroverProcesses(t)
 	rt := workflowRuntime(t)
 	start := time.Now()
 	tmp := t.TempDir()

@@ -232,6 +232,7 @@ func haWorkload(ctx context.Context, cs *kubernetes.Clientset, node string, want
 // with their addresses). So the agent talks to a member that does not
 // lead, and the test kills the leader.
 func TestHAKillLeader(t *testing.T) {
+	ownDroverProcesses(t)
 	tmp := t.TempDir()
 	bin := buildDrover(t, tmp)
 	const token = "ha-e2e-kubelet-token"

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/apiserver"
 	"github.com/drover-io/drover/client"
@@ -27,7 +30,13 @@ import (
 // proxy to the agent and back. The agent's commands: "echo ARGS" prints
 // "<container>: ARGS", "cat" copies stdin, "warn" writes to stderr, "exit
 // N" exits with N.
+//
+// Against drover up (DROVER_E2E_TARGET=up) it runs kubectlExecUp instead.
 func TestKubectlExec(t *testing.T) {
+	if target == targetUp {
+		kubectlExecUp(t)
+		return
+	}
 	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/exec/"), "/")
 		opts, err := remotecommand.ParseOptions(r.URL.Query())
@@ -131,6 +140,63 @@ func TestKubectlExec(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := kubectlAt(t, kc, tc.stdin, append([]string{"exec"}, tc.args...)...)
+			if res.code != tc.code || res.stdout != tc.stdout || !strings.Contains(res.stderr, tc.stderr) {
+				t.Fatalf("kubectl exec %s: %s\nwant exit code %d, stdout %q, stderr containing %q",
+					strings.Join(tc.args, " "), res, tc.code, tc.stdout, tc.stderr)
+			}
+		})
+	}
+}
+
+// kubectlExecUp is TestKubectlExec against drover up: pods web (container
+// app) and two (containers a and b) run "sleep infinity" on the node's
+// fake runtime, whose exec interprets the command as a tiny shell (echo,
+// printenv, exit, ...). kubectl's WebSocket goes through the API server's
+// pods/exec proxy to the real node agent and back. The fake's cat reads
+// files only, not stdin: stdin is not checked here.
+func kubectlExecUp(t *testing.T) {
+	ns := newNamespace(t)
+	pods := clientset(t).CoreV1().Pods(ns)
+	for name, cs := range map[string][]string{"web": {"app"}, "two": {"a", "b"}} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		for _, cn := range cs {
+			pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{
+				Name: cn, Image: "busybox:1.36", Command: []string{"sleep", "infinity"},
+				Env: []corev1.EnvVar{{Name: "CONTAINER", Value: cn}},
+			})
+		}
+		if _, err := pods.Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"web", "two"} {
+		eventually(t, func(ctx context.Context) (bool, string) {
+			p, err := pods.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return podReady(p), fmt.Sprintf("pod %s is %s, not Ready: %+v", name, p.Status.Phase, p.Status.Conditions)
+		})
+	}
+
+	tests := []struct {
+		name           string
+		args           []string
+		stdout, stderr string // stderr: a part of it
+		code           int
+	}{
+		{name: "echo", args: []string{"web", "--", "echo", "hello", "world"}, stdout: "hello world\n"},
+		{name: "container", args: []string{"two", "-c", "b", "--", "printenv", "CONTAINER"}, stdout: "b\n"},
+		{name: "stderr", args: []string{"web", "--", "sh", "-c", "echo careful >&2"}, stderr: "careful\n"},
+		{name: "exit code", args: []string{"web", "--", "exit", "3"}, stderr: "command terminated with exit code 3", code: 3},
+		{name: "several containers", args: []string{"two", "--", "printenv", "CONTAINER"}, stdout: "a\n", stderr: `Defaulted container "a" out of: a, b`},
+		{name: "no such container", args: []string{"web", "-c", "nope", "--", "echo"}, stderr: `is not valid for pod web`, code: 1},
+		// Not a command of the fake's shell: 127, as in a shell.
+		{name: "no such command", args: []string{"web", "--", "vim"}, stderr: `"vim": executable file not found`, code: 127},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := kubectl(t, append([]string{"exec", "-n", ns}, tc.args...)...)
 			if res.code != tc.code || res.stdout != tc.stdout || !strings.Contains(res.stderr, tc.stderr) {
 				t.Fatalf("kubectl exec %s: %s\nwant exit code %d, stdout %q, stderr containing %q",
 					strings.Join(tc.args, " "), res, tc.code, tc.stdout, tc.stderr)

@@ -211,15 +211,33 @@ func TestKubectlGet(t *testing.T) {
 	ns := newNamespace(t)
 	applyApp(t, ns)
 	cs := clientset(t)
-	// No controllers run: make the pods by hand, one matching app=web.
+	// Make pods by hand, one matching app=web, that no scheduler takes:
+	// Pending on either target.
 	for name, app := range map[string]string{"web-1": "web", "db-1": "db"} {
 		p := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": app}},
-			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox:1.36"}}},
+			Spec: corev1.PodSpec{
+				SchedulerName: unscheduled,
+				Containers:    []corev1.Container{{Name: "c", Image: "busybox:1.36"}},
+			},
 		}
 		if _, err := cs.CoreV1().Pods(ns).Create(t.Context(), p, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("create pod %s: %v", name, err)
 		}
+	}
+	// The in-process server runs no controllers: the Deployment stays
+	// at 0 of 2. drover up's roll it out: wait for 2 of 2.
+	deployment := `(?m)^web\s+0/2\s+0\s+0\s+\S+$`
+	if target == targetUp {
+		deployment = `(?m)^web\s+2/2\s+2\s+2\s+\S+$`
+		eventually(t, func(ctx context.Context) (bool, string) {
+			d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return d.Status.AvailableReplicas == 2 && d.Status.UpdatedReplicas == 2 && d.Status.ReadyReplicas == 2,
+				fmt.Sprintf("deployment web: status %+v, want 2 ready, updated and available", d.Status)
+		})
 	}
 
 	tests := []struct {
@@ -235,7 +253,7 @@ func TestKubectlGet(t *testing.T) {
 			name:    "deployments",
 			args:    []string{"get", "deployments"},
 			headers: []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"},
-			match:   []string{`(?m)^web\s+0/2\s+0\s+0\s+\S+$`},
+			match:   []string{deployment},
 		},
 		{
 			name:    "deployments wide",
@@ -410,11 +428,15 @@ func TestKubectlDescribe(t *testing.T) {
 	cs := clientset(t)
 	ctx := t.Context()
 
+	// No scheduler takes it: Pending on either target.
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"app": "web"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "web", Image: "nginx:1.25", Ports: []corev1.ContainerPort{{ContainerPort: 80}},
-		}}},
+		Spec: corev1.PodSpec{
+			SchedulerName: unscheduled,
+			Containers: []corev1.Container{{
+				Name: "web", Image: "nginx:1.25", Ports: []corev1.ContainerPort{{ContainerPort: 80}},
+			}},
+		},
 	}
 	pod, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
@@ -745,15 +767,18 @@ func TestKubectlAPIResources(t *testing.T) {
 	}
 }
 
-// TestKubectlDeleteNamespace deletes a namespace: with no namespace
-// controller running to empty it, it stays Terminating, and takes no new
-// objects.
+// TestKubectlDeleteNamespace deletes a namespace whose ConfigMap holds a
+// finalizer: while the ConfigMap is there the namespace stays Terminating,
+// and takes no new objects. The in-process server runs no namespace
+// controller, so the namespace stays Terminating; with drover up, its
+// namespace controller removes the namespace once the finalizer is gone.
 func TestKubectlDeleteNamespace(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	cs := clientset(t)
 	ctx := t.Context()
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}}
+	const hold = "e2e.drover.io/hold"
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Finalizers: []string{hold}}}
 	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -771,9 +796,23 @@ func TestKubectlDeleteNamespace(t *testing.T) {
 			got.DeletionTimestamp, got.Status.Phase)
 	}
 
-	cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late"}}
-	_, err = cs.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{})
+	late := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late"}}
+	_, err = cs.CoreV1().ConfigMaps(ns).Create(ctx, late, metav1.CreateOptions{})
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "being terminated") {
 		t.Errorf("create in a terminating namespace: err = %v, want Forbidden: ... is being terminated", err)
 	}
+
+	// Let the ConfigMap go.
+	res = mustKubectl(t, "patch", "-n", ns, "configmap", "cm", "--type", "json", "-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)
+	wantLine(t, res.stdout, "configmap/cm patched")
+	if target != targetUp {
+		return
+	}
+	eventually(t, func(ctx context.Context) (bool, string) {
+		got, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err == nil {
+			return false, fmt.Sprintf("namespace %s is still there: phase %s, conditions %+v", ns, got.Status.Phase, got.Status.Conditions)
+		}
+		return apierrors.IsNotFound(err), fmt.Sprintf("get the namespace: err = %v, want NotFound", err)
+	})
 }

@@ -1,16 +1,22 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/api/resource"
@@ -24,7 +30,13 @@ import (
 // /stats/summary over TLS: kubectl finds metrics.k8s.io in discovery,
 // reads NodeMetrics and PodMetrics, and divides by the nodes'
 // allocatable.
+//
+// Against drover up (DROVER_E2E_TARGET=up) it runs kubectlTopUp instead.
 func TestKubectlTop(t *testing.T) {
+	if target == targetUp {
+		kubectlTopUp(t)
+		return
+	}
 	var (
 		mu sync.Mutex
 		n  int
@@ -102,4 +114,52 @@ func TestKubectlTop(t *testing.T) {
 	check(kubectlAt(t, kc, "", "top", "pods"), `(?m)^web\s+105m\s+80Mi\s*$`)
 	check(kubectlAt(t, kc, "", "top", "pods", "-l", "app=web", "--containers"), `(?m)^web\s+sidecar\s+5m\s+16Mi\s*$`)
 	check(kubectlAt(t, kc, "", "top", "pod", "web", "-n", "default"), `(?m)^web\s+105m\s+80Mi\s*$`)
+}
+
+// kubectlTopUp is TestKubectlTop against drover up: a pod web of two
+// containers runs on the node's fake runtime, which reports 10m of CPU and
+// 1 MiB of memory for each (its defaults); kubectl top reads them through
+// metrics.k8s.io from the real node agent's /stats/summary. The agent
+// reports a CPU rate from its second sample on: the first tries may find
+// no metrics yet.
+func kubectlTopUp(t *testing.T) {
+	ns := newNamespace(t)
+	cs := clientset(t)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "app", Image: "busybox:1.36", Command: []string{"sleep", "infinity"}},
+			{Name: "sidecar", Image: "busybox:1.36", Command: []string{"sleep", "infinity"}},
+		}},
+	}
+	if _, err := cs.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func(ctx context.Context) (bool, string) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return podReady(p), fmt.Sprintf("pod web is %s, not Ready: %+v", p.Status.Phase, p.Status.Conditions)
+	})
+	nodes, err := cs.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 1 {
+		t.Fatalf("list nodes: %v, %v; want drover up's one node", nodes, err)
+	}
+	node := nodes.Items[0].Name
+
+	check := func(args []string, re string) {
+		t.Helper()
+		var last result
+		eventually(t, func(context.Context) (bool, string) {
+			last = kubectl(t, args...)
+			return last.code == 0 && regexp.MustCompile(re).MatchString(last.stdout),
+				fmt.Sprintf("kubectl %s: %s\nwant stdout matching %q", strings.Join(args, " "), last, re)
+		})
+	}
+	check([]string{"api-resources", "--api-group=metrics.k8s.io"}, `(?m)^pods\s+metrics.k8s.io/v1beta1\s+true\s+PodMetrics$`)
+	// The node's usage is the host's: any numbers.
+	check([]string{"top", "nodes"}, `(?m)^`+regexp.QuoteMeta(node)+`\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%\s*$`)
+	check([]string{"top", "pods", "-n", ns}, `(?m)^web\s+(19|20|21)m\s+2Mi\s*$`)
+	check([]string{"top", "pods", "-n", ns, "-l", "app=web", "--containers"}, `(?m)^web\s+sidecar\s+(9|10|11)m\s+1Mi\s*$`)
 }

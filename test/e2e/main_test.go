@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +44,20 @@ var (
 	homeDir string
 	// restConfig is the client-go configuration read from kubeconfig.
 	restConfig *rest.Config
+	// target is what the suite runs against: targetInProcess or targetUp.
+	target string
+)
+
+// The targets of the suite, the values of DROVER_E2E_TARGET.
+const (
+	// targetInProcess is an API server started in this process over the
+	// in-memory store, with no controllers, scheduler or node: the
+	// default.
+	targetInProcess = "in-process"
+	// targetUp is one `drover up --runtime fake` process, built from this
+	// checkout: a whole cluster, its controllers, scheduler and node
+	// agent included, reached through the kubeconfig it writes.
+	targetUp = "up"
 )
 
 // pollTimeout bounds every wait for the server to reach a state.
@@ -56,9 +71,40 @@ const (
 	// envKubectl names a kubectl binary to use instead of building one
 	// (for quick iteration on the tests).
 	envKubectl = "DROVER_E2E_KUBECTL"
-	// envServerLog set to 1 sends the API server's log to stderr.
+	// envServerLog set to 1 sends the API server's log to stderr (with
+	// DROVER_E2E_TARGET=up: drover up's output and log, at the end).
 	envServerLog = "DROVER_E2E_SERVER_LOG"
+	// envTarget chooses the target: "in-process" (or unset) or "up".
+	envTarget = "DROVER_E2E_TARGET"
 )
+
+// upStopTimeout bounds how long `drover up` may take to stop after SIGINT.
+const upStopTimeout = 30 * time.Second
+
+// onlyInProcess skips t when the suite runs against `drover up`: why says
+// what of the in-process server the test relies on.
+func onlyInProcess(t *testing.T, why string) {
+	t.Helper()
+	if target == targetUp {
+		t.Skip("in-process server only: " + why)
+	}
+}
+
+// ownDroverProcesses skips t when the suite runs against drover up: t
+// starts drover processes of its own whatever the target, and the run
+// against the in-process server has already run it.
+func ownDroverProcesses(t *testing.T) {
+	t.Helper()
+	if target == targetUp {
+		t.Skip("starts its own drover processes whatever the target: the run without " + envTarget + " covers it")
+	}
+}
+
+// unscheduled is a spec.schedulerName that no scheduler serves: a pod that
+// a test drives by hand (its binding, its status) carries it, so that with
+// DROVER_E2E_TARGET=up the cluster's scheduler and node leave it alone, as
+// the in-process server (with neither) does.
+const unscheduled = "e2e-no-scheduler"
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -76,13 +122,25 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	defer stop()
-	return m.Run()
+	code := m.Run()
+	if err := stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	return code
 }
 
-// setUp builds kubectl, starts the server and writes the kubeconfig, all in
-// dir, and sets the variables of the environment.
-func setUp(dir string) (stop func(), err error) {
+// setUp builds kubectl, starts the target and finds or writes its
+// kubeconfig, all in dir, and sets the variables of the environment.
+func setUp(dir string) (stop func() error, err error) {
+	switch t := os.Getenv(envTarget); t {
+	case "", targetInProcess:
+		target = targetInProcess
+	case targetUp:
+		target = targetUp
+	default:
+		return nil, fmt.Errorf("%s is %q: must be %s (the default) or %s", envTarget, t, targetInProcess, targetUp)
+	}
 	kubectlBin = os.Getenv(envKubectl)
 	if kubectlBin == "" {
 		kubectlBin = filepath.Join(dir, "kubectl")
@@ -94,19 +152,29 @@ func setUp(dir string) (stop func(), err error) {
 	if err := os.MkdirAll(homeDir, 0o755); err != nil {
 		return nil, err
 	}
-	stop, url, err := startServer()
-	if err != nil {
-		return nil, err
-	}
-	kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(kubeconfig, url); err != nil {
-		stop()
-		return nil, err
+	var url string
+	if target == targetUp {
+		stop, url, kubeconfig, err = startUp(dir)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		var stopServer func()
+		stopServer, url, err = startServer()
+		if err != nil {
+			return nil, err
+		}
+		stop = func() error { stopServer(); return nil }
+		kubeconfig = filepath.Join(dir, "kubeconfig")
+		if err := writeKubeconfig(kubeconfig, url); err != nil {
+			_ = stop()
+			return nil, err
+		}
 	}
 	restConfig, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
-		stop()
-		return nil, fmt.Errorf("read kubeconfig: %w", err)
+		_ = stop()
+		return nil, fmt.Errorf("read kubeconfig %s: %w", kubeconfig, err)
 	}
 	// The tests make bursts of requests; client-go's default limit (5/s)
 	// would only make them slow.
@@ -115,7 +183,7 @@ func setUp(dir string) (stop func(), err error) {
 	// protobuf unless told otherwise; TestClientDefaultContentType checks
 	// what happens with the default.
 	restConfig.ContentType = "application/json"
-	fmt.Fprintf(os.Stderr, "e2e: API server at %s, kubeconfig %s\n", url, kubeconfig)
+	fmt.Fprintf(os.Stderr, "e2e: target %s: API server at %s, kubeconfig %s\n", target, url, kubeconfig)
 	return stop, nil
 }
 
@@ -225,6 +293,102 @@ func startServer() (stop func(), url string, err error) {
 		st.Close()
 	}
 	return stop, "http://" + ln.Addr().String(), nil
+}
+
+// startUp builds the drover binary of this checkout into dir and runs one
+// `drover up` with the fake runtime on a data directory under dir and a free
+// loopback port, and waits until its node is Ready (the line "The cluster
+// is up"). It returns the API server's URL, the kubeconfig drover up
+// wrote, and how to stop it: with SIGINT, an error unless it exits 0 with
+// its "stopped cleanly" line within upStopTimeout.
+func startUp(dir string) (stop func() error, url, kubeconfig string, err error) {
+	start := time.Now()
+	bin := filepath.Join(dir, "drover")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/drover")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, "", "", fmt.Errorf("go build ./cmd/drover: %w\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", "", err
+	}
+	apiAddr := ln.Addr().String()
+	_ = ln.Close()
+	dataDir := filepath.Join(dir, "up")
+	cmd := exec.Command(bin, "up", "--runtime", "fake", "--api-addr", apiAddr,
+		"--kubelet-addr", "127.0.0.1:0", "--data-dir", dataDir)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, "", "", fmt.Errorf("start drover up: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// report is what drover up printed and, on request or failure, its
+	// log.
+	report := func(withLog bool) string {
+		s := "--- drover up printed:\n" + out.String()
+		if withLog {
+			s += "--- " + filepath.Join(dataDir, "drover.log") + ":\n" + tailFile(filepath.Join(dataDir, "drover.log"), 200)
+		}
+		return s
+	}
+	kill := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	// The cluster is up once its node is Ready, which drover up says
+	// after it has written the kubeconfig.
+	err = pollUntil(time.Minute, func() error {
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Errorf("drover up exited: %v", err)
+		default:
+		}
+		if !strings.Contains(out.String(), "The cluster is up") {
+			return errors.New("drover up has not printed \"The cluster is up\"")
+		}
+		return nil
+	})
+	if err != nil {
+		kill()
+		return nil, "", "", fmt.Errorf("%w\n%s", err, report(true))
+	}
+	fmt.Fprintf(os.Stderr, "e2e: built drover and started drover up in %s\n", time.Since(start).Round(time.Millisecond))
+	stop = func() error {
+		defer func() {
+			if os.Getenv(envServerLog) == "1" {
+				fmt.Fprintln(os.Stderr, report(true))
+			}
+		}()
+		select {
+		case err := <-exited:
+			return fmt.Errorf("drover up exited while the suite ran: %v\n%s", err, report(true))
+		default:
+		}
+		stopStart := time.Now()
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			kill()
+			return fmt.Errorf("signal drover up: %w", err)
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				return fmt.Errorf("drover up exited with %v after SIGINT\n%s", err, report(true))
+			}
+		case <-time.After(upStopTimeout):
+			kill()
+			return fmt.Errorf("drover up still ran %v after SIGINT; killed\n%s", upStopTimeout, report(true))
+		}
+		if !strings.Contains(out.String(), "✓ stopped cleanly") {
+			return fmt.Errorf("drover up exited 0 after SIGINT without its line \"✓ stopped cleanly\"\n%s", report(true))
+		}
+		fmt.Fprintf(os.Stderr, "e2e: drover up stopped cleanly in %s\n", time.Since(stopStart).Round(time.Millisecond))
+		return nil
+	}
+	return stop, "http://" + apiAddr, filepath.Join(dataDir, "kubeconfig"), nil
 }
 
 func writeKubeconfig(path, server string) error {
