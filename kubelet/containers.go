@@ -202,15 +202,16 @@ func (k *Kubelet) killUnhealthy(ctx context.Context, w *podWorker, pod *api.Pod,
 
 // backoff decides whether the exited container cur may be restarted now;
 // if not, it returns how long until it may, and sets its waiting reason
-// CrashLoopBackOff. The delay doubles from 10 s to 5 min with each exit,
-// and starts again at 10 s after a run of 10 min.
+// CrashLoopBackOff. As Kubernetes: the first exit restarts at once; then
+// the delay goes 10 s, 20 s, ... doubling to 5 min with each exit, and
+// starts again (at once) after a run of 10 min.
 func (k *Kubelet) backoff(w *podWorker, pod *api.Pod, c *api.Container, cur *runtime.ContainerStatus) (time.Duration, bool) {
 	cs := w.crash[c.Name]
 	if cs == nil || cs.id != cur.ID {
-		delay := backoffInitial
+		var delay time.Duration
 		ran := cur.FinishedAt.Sub(cur.StartedAt)
 		if cs != nil && (cur.StartedAt.IsZero() || ran < backoffReset) {
-			delay = min(cs.delay*2, backoffMax)
+			delay = min(max(cs.delay*2, backoffInitial), backoffMax)
 		}
 		finished := cur.FinishedAt
 		if finished.IsZero() {

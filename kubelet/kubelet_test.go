@@ -11,6 +11,7 @@ import (
 	"github.com/drover-io/drover/api/resource"
 	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/controller/controllertest"
+	"github.com/drover-io/drover/runtime"
 	"github.com/drover-io/drover/runtime/fake"
 )
 
@@ -130,37 +131,39 @@ func TestRestartBackOff(t *testing.T) {
 		e.clk.Set(t0.Add(d))
 		e.relist()
 	}
+	// As Kubernetes: the first exit restarts at once; the next ones wait
+	// 10 s, 20 s, 40 s, ... up to 5 min.
 	at(time.Second)
-	wantBackOff(0, "10s")
-	at(9 * time.Second)
-	wantBackOff(0, "10s")
+	wantBackOff(1, "10s")
 	at(10 * time.Second)
-	wantRestarts(1)
+	wantBackOff(1, "10s")
 	at(11 * time.Second)
-	wantBackOff(1, "20s")
-	at(29 * time.Second)
-	wantBackOff(1, "20s")
-	at(30 * time.Second)
 	wantRestarts(2)
+	at(12 * time.Second)
+	wantBackOff(2, "20s")
+	at(30 * time.Second)
+	wantBackOff(2, "20s")
 	at(31 * time.Second)
-	wantBackOff(2, "40s")
-	// 70 s, then 80 s later 150 s, then 160 s later 310 s, then the cap.
-	at(70 * time.Second)
 	wantRestarts(3)
+	at(32 * time.Second)
+	wantBackOff(3, "40s")
+	// 71 s, then 80 s later 151 s, then 160 s later 311 s, then the cap.
 	at(71 * time.Second)
-	wantBackOff(3, "1m20s")
-	at(150 * time.Second)
 	wantRestarts(4)
+	at(72 * time.Second)
+	wantBackOff(4, "1m20s")
 	at(151 * time.Second)
-	wantBackOff(4, "2m40s")
-	at(310 * time.Second)
 	wantRestarts(5)
+	at(152 * time.Second)
+	wantBackOff(5, "2m40s")
 	at(311 * time.Second)
-	wantBackOff(5, "5m0s")
-	at(610 * time.Second)
 	wantRestarts(6)
-	at(611 * time.Second)
+	at(312 * time.Second)
 	wantBackOff(6, "5m0s")
+	at(611 * time.Second)
+	wantRestarts(7)
+	at(612 * time.Second)
+	wantBackOff(7, "5m0s")
 	// The newest container and the one before are kept, no more.
 	cs, _ := e.rt.ListContainers(e.ctx, runtimeFilterName("crash"))
 	if len(cs) != 2 {
@@ -173,15 +176,14 @@ func TestBackOffResetsAfterLongRun(t *testing.T) {
 	e.createPod(simplePod("p", api.RestartPolicyAlways, "long"))
 	e.waitPod("p", func(p *api.Pod) bool { return p.Status.Phase == api.PodRunning })
 	for i := range 3 {
-		// Each run lasts 11 minutes, so the back-off stays at 10 s.
+		// Each run lasts 11 minutes, so the back-off starts again each
+		// time: the container restarts at once.
 		e.clk.Advance(11*time.Minute + time.Second)
 		e.relist()
 		e.waitPod("p", func(p *api.Pod) bool {
 			cs := containerStatusOf(p, "long")
-			return cs.RestartCount == int32(i) && cs.State.Waiting != nil && strings.HasPrefix(cs.State.Waiting.Message, "back-off 10s ")
+			return cs.RestartCount == int32(i+1) && cs.State.Running != nil
 		})
-		e.clk.Advance(9 * time.Second)
-		e.waitPod("p", func(p *api.Pod) bool { return containerStatusOf(p, "long").RestartCount == int32(i+1) })
 	}
 }
 
@@ -192,11 +194,16 @@ func TestOnFailureRestartsOnlyFailures(t *testing.T) {
 	}))
 	e.createPod(simplePod("p", api.RestartPolicyOnFailure, "ok", "fail"))
 	e.waitPod("p", func(p *api.Pod) bool { return p.Status.Phase == api.PodRunning })
-	e.advance(time.Second)
+	e.advance(time.Second) // both exit; "fail" restarts at once
+	e.waitPod("p", func(p *api.Pod) bool { return containerStatusOf(p, "fail").RestartCount == 1 })
+	e.advance(time.Second) // "fail" exits again: now it backs off
 	got := e.waitPod("p", func(p *api.Pod) bool {
 		w := containerStatusOf(p, "fail").State.Waiting
 		return w != nil && w.Reason == ReasonCrashLoopBackOff
 	})
+	if cs := containerStatusOf(got, "ok"); cs.RestartCount != 0 {
+		t.Fatalf("ok restarted: %s", describe(got))
+	}
 	if s := containerStatusOf(got, "ok").State.Terminated; s == nil || s.ExitCode != 0 {
 		t.Fatalf("ok: %s", describe(got))
 	}
@@ -256,13 +263,18 @@ func TestInitContainerFailure(t *testing.T) {
 		p.Spec.InitContainers = []api.Container{{Name: "init", Image: "app:v1"}}
 		e.createPod(p)
 		e.waitPod("p", func(p *api.Pod) bool { return containerStatusOf(p, "init").State.Running != nil })
-		e.advance(time.Second)
+		e.advance(time.Second) // fails; restarted at once
+		e.waitPod("p", func(p *api.Pod) bool {
+			cs := containerStatusOf(p, "init")
+			return p.Status.Phase == api.PodPending && cs.RestartCount == 1 && cs.State.Running != nil
+		})
+		e.advance(time.Second) // fails again: backs off 10 s
 		e.waitPod("p", func(p *api.Pod) bool {
 			w := containerStatusOf(p, "init").State.Waiting
 			return p.Status.Phase == api.PodPending && w != nil && w.Reason == ReasonCrashLoopBackOff
 		})
 		e.advance(10 * time.Second)
-		e.waitPod("p", func(p *api.Pod) bool { return containerStatusOf(p, "init").RestartCount == 1 })
+		e.waitPod("p", func(p *api.Pod) bool { return containerStatusOf(p, "init").RestartCount == 2 })
 	})
 }
 
@@ -500,12 +512,7 @@ func TestLivenessRestart(t *testing.T) {
 	uid := string(got.UID)
 	e.probes.set(ProbeUpdate{PodUID: uid, ContainerName: "web", ContainerID: runtimeID(cs), Kind: Liveness, Result: ProbeFailure})
 	controllertest.Eventually(t, func() bool { return slices.Contains(e.rt.log(), "stop web grace=30s") })
-	e.relist()
-	e.waitPod("p", func(p *api.Pod) bool {
-		w := containerStatusOf(p, "web").State.Waiting
-		return w != nil && w.Reason == ReasonCrashLoopBackOff
-	})
-	e.advance(10 * time.Second)
+	e.relist() // killed: restarted at once (a first restart does not back off)
 	got = e.waitPod("p", func(p *api.Pod) bool {
 		c := containerStatusOf(p, "web")
 		return c.RestartCount == 1 && c.State.Running != nil
@@ -553,9 +560,12 @@ func TestContainerConfig(t *testing.T) {
 	e.createPod(p)
 	e.waitPod("p", func(p *api.Pod) bool { return p.Status.Phase == api.PodRunning })
 	cs, err := e.rt.ListContainers(e.ctx, runtimeFilterName("c"))
-	if err != nil || len(cs) != 1 {
+	if err != nil || len(cs) == 0 {
 		t.Fatalf("containers: %v %d", err, len(cs))
 	}
+	// echo exits, and the first restart is at once: the first container
+	// is the one with attempt 0.
+	slices.SortFunc(cs, func(a, b *runtime.ContainerStatus) int { return int(a.Attempt) - int(b.Attempt) })
 	c := cs[0]
 	if !strings.HasSuffix(c.LogPath, "/c/0.log") || !strings.Contains(c.LogPath, "/logs/default_p_") {
 		t.Fatalf("log path %q", c.LogPath)
