@@ -224,8 +224,9 @@ func (cp *ControlPlane) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	explain := &explainHandler{x: cpExplainer{cp}, log: cp.log.With("component", "explain")}
 	cp.hs = &http.Server{
-		Handler:           withDroverPaths(snap, srv.Handler()), // snapshot.go
+		Handler:           withDroverPaths(droverRoutes(snap, explain), srv.Handler()), // snapshot.go, explain.go
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cp.log.Handler(), slog.LevelWarn),
 	}

@@ -1,9 +1,12 @@
 package verbs
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/api/fields"
 	"github.com/drover-io/drover/client"
+	"github.com/drover-io/drover/cluster"
+	"github.com/drover-io/drover/scheduler"
 )
 
 type logsOpts struct {
@@ -180,6 +185,7 @@ func printEvents(w io.Writer, evs []api.Event, withNS bool, now time.Time) {
 
 type explainOpts struct {
 	conn
+	nodes bool
 }
 
 func newExplain() *cobra.Command {
@@ -188,12 +194,15 @@ func newExplain() *cobra.Command {
 		Use:   "explain pod NAME",
 		Short: "Explain where a pod was scheduled, or why it was not",
 		Long: "Explain the scheduling of a pod: the node it was bound to, or why the scheduler\n" +
-			"could not place it, from its PodScheduled condition and its scheduling events.",
-		Example: "  drover explain pod web-5d9c7-x2x8z\n  drover explain pod/web-5d9c7-x2x8z",
+			"could not place it, from its PodScheduled condition and its scheduling events;\n" +
+			"then the scheduler's last attempt at it: each node's Filter verdict, grouped by\n" +
+			"plugin and reason, and the per-plugin scores of the best nodes.",
+		Example: "  drover explain pod web-5d9c7-x2x8z\n  drover explain pod/web-5d9c7-x2x8z --nodes",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE:    o.run,
 	}
 	o.addFlags(cmd)
+	cmd.Flags().BoolVar(&o.nodes, "nodes", false, fmt.Sprintf("list every node of each group of Filter verdicts (default at most %d)", explainMaxNodes))
 	return cmd
 }
 
@@ -219,12 +228,53 @@ func (o *explainOpts) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	explainPod(s.out, &pod, evs, time.Now())
+	d := attemptDetails{allNodes: o.nodes}
+	d.x, d.missing = lastAttempt(c, s.c, pod.Namespace, pod.Name)
+	if d.x != nil && d.x.UID != "" && pod.UID != "" && d.x.UID != pod.UID {
+		d.x, d.missing = nil, fmt.Sprintf("(No per-node verdicts: the scheduler's last attempt under this name was at an earlier pod, UID %s; this one, UID %s, is not tried yet.)", d.x.UID, pod.UID)
+	}
+	explainPod(s.out, &pod, evs, d, time.Now())
 	return nil
 }
 
-// explainPod writes what the API says of a pod's scheduling.
-func explainPod(w io.Writer, pod *api.Pod, evs []api.Event, now time.Time) {
+// explainMaxNodes is how many node names explain lists per group of
+// Filter verdicts without --nodes.
+const explainMaxNodes = 20
+
+// attemptDetails is what the scheduler says of its last attempt at a pod:
+// x, or why it is missing.
+type attemptDetails struct {
+	x        *scheduler.Explanation
+	missing  string
+	allNodes bool // list every node of each group of verdicts
+}
+
+// lastAttempt asks the control plane for the scheduler's last attempt at
+// the pod. It returns nil and a line saying why when there is none to
+// show: explain then shows what the API says.
+func lastAttempt(ctx context.Context, c *client.Client, namespace, name string) (*scheduler.Explanation, string) {
+	body, err := c.GetRaw(ctx, cluster.SchedulingPath(namespace, name))
+	switch {
+	case err == nil:
+		var x scheduler.Explanation
+		if err := json.Unmarshal(body, &x); err != nil {
+			return nil, fmt.Sprintf("(No per-node verdicts: the server's answer is not a scheduling attempt: %v.)", err)
+		}
+		return &x, ""
+	case api.IsNotFound(err) && strings.Contains(err.Error(), "no scheduling attempt"):
+		return nil, "(No per-node verdicts: the scheduler has no attempt of this pod: it was scheduled before the scheduler started or leadership moved, or it is not tried yet.)"
+	case api.IsNotFound(err):
+		return nil, "(No per-node verdicts: they are not served over the API by this server: it is an older drover, or not a drover control plane.)"
+	case errors.Is(err, api.ErrServiceUnavailable):
+		return nil, fmt.Sprintf("(No per-node verdicts: %s. Ask again: leadership is moving, or point --kubeconfig at the leader.)", strings.TrimSuffix(err.Error(), "."))
+	default:
+		return nil, fmt.Sprintf("(No per-node verdicts: %v.)", err)
+	}
+}
+
+// explainPod writes what the API says of a pod's scheduling, then the
+// scheduler's last attempt at it (or why it is missing).
+func explainPod(w io.Writer, pod *api.Pod, evs []api.Event, d attemptDetails, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "Pod:\t%s/%s\n", pod.Namespace, pod.Name)
 	sched := pod.Spec.SchedulerName
@@ -262,15 +312,166 @@ func explainPod(w io.Writer, pod *api.Pod, evs []api.Event, now time.Time) {
 	if len(sev) == 0 {
 		fmt.Fprintln(w, "  <none>")
 	} else {
-		d := &describer{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
-		ew := tabwriter.NewWriter(d.tw, 0, 8, 2, ' ', 0)
+		desc := &describer{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+		ew := tabwriter.NewWriter(desc.tw, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(ew, "  Type\tReason\tAge\tMessage")
 		for i := range sev {
 			e := &sev[i]
 			fmt.Fprintf(ew, "  %s\t%s\t%s\t%s\n", e.Type, e.Reason, humanAge(now.Sub(eventTime(e))), strings.TrimSpace(e.Message))
 		}
 		_ = ew.Flush()
-		_ = d.tw.Flush()
+		_ = desc.tw.Flush()
 	}
-	fmt.Fprintln(w, "(The per-node verdicts and scores of the last attempt are kept in the scheduler's process; they are not served over the API yet.)")
+	if d.x == nil {
+		fmt.Fprintln(w, d.missing)
+		return
+	}
+	explainAttempt(w, d.x, d.allNodes, now)
+}
+
+// explainAttempt writes the scheduler's last attempt at a pod: its
+// outcome, the Filter verdicts grouped by plugin and reason, and the
+// scores of the best nodes.
+func explainAttempt(w io.Writer, x *scheduler.Explanation, allNodes bool, now time.Time) {
+	fmt.Fprintln(w, "Last scheduling attempt:")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "  Time:\t%s (%s ago), attempt %d\n", x.Time.UTC().Format(time.RFC3339), humanAge(now.Sub(x.Time)), x.Attempts)
+	switch {
+	case x.Node != "":
+		fmt.Fprintf(tw, "  Result:\t%s on %s\n", x.Result, x.Node)
+	default:
+		fmt.Fprintf(tw, "  Result:\t%s\n", x.Result)
+	}
+	if x.Message != "" {
+		fmt.Fprintf(tw, "  Message:\t%s\n", x.Message)
+	}
+	if x.NominatedNode != "" {
+		fmt.Fprintf(tw, "  Nominated Node:\t%s (preemption made room there)\n", x.NominatedNode)
+	}
+	nodes := fmt.Sprintf("%d in the cluster, %d evaluated, %d feasible", x.Nodes, x.Evaluated, x.Feasible)
+	if x.Evaluated < x.Nodes {
+		nodes += " (the scheduler stops looking once it has found enough feasible nodes)"
+	}
+	fmt.Fprintf(tw, "  Nodes:\t%s\n", nodes)
+	_ = tw.Flush()
+
+	fmt.Fprintln(w, "Filter verdicts, by plugin and reason:")
+	if len(x.Filter) == 0 {
+		fmt.Fprintln(w, "  <none>")
+	}
+	for _, g := range groupVerdicts(x.Filter) {
+		fmt.Fprintf(w, "  %d %s: %s\n", len(g.nodes), plural(len(g.nodes), "node", "nodes"), g.what)
+		shown := g.nodes
+		if !allNodes && len(shown) > explainMaxNodes {
+			shown = shown[:explainMaxNodes]
+		}
+		line := "    " + strings.Join(shown, ", ")
+		if more := len(g.nodes) - len(shown); more > 0 {
+			line += fmt.Sprintf(", and %d more (--nodes lists them)", more)
+		}
+		fmt.Fprintln(w, line)
+	}
+
+	fmt.Fprintln(w, "Scores of the best nodes:")
+	if len(x.Scores) == 0 {
+		fmt.Fprintln(w, "  <none>: no node passed Filter")
+		return
+	}
+	var plugins []string
+	weights := map[string]int64{}
+	for _, s := range x.Scores {
+		for _, p := range s.Plugins {
+			if _, ok := weights[p.Plugin]; !ok {
+				plugins = append(plugins, p.Plugin)
+				weights[p.Plugin] = p.Weight
+			}
+		}
+	}
+	st := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	header := "  NODE\tTOTAL"
+	for _, p := range plugins {
+		if wt := weights[p]; wt != 1 {
+			header += fmt.Sprintf("\t%s(x%d)", p, wt)
+		} else {
+			header += "\t" + p
+		}
+	}
+	fmt.Fprintln(st, header)
+	for _, s := range x.Scores {
+		node := s.Node
+		if s.Node == x.Node {
+			node += " (chosen)"
+		}
+		row := fmt.Sprintf("  %s\t%d", node, s.Total)
+		by := make(map[string]int64, len(s.Plugins))
+		for _, p := range s.Plugins {
+			by[p.Plugin] = p.Score
+		}
+		for _, p := range plugins {
+			if v, ok := by[p]; ok {
+				row += fmt.Sprintf("\t%d", v)
+			} else {
+				row += "\t-"
+			}
+		}
+		fmt.Fprintln(st, row)
+	}
+	_ = st.Flush()
+	if x.Feasible > len(x.Scores) {
+		fmt.Fprintf(w, "  (%d other feasible nodes were scored lower; their scores are not kept.)\n", x.Feasible-len(x.Scores))
+	}
+}
+
+// verdictGroup is the nodes that got the same Filter verdict.
+type verdictGroup struct {
+	what  string // "NodeAffinity: node(s) didn't match ...", or "passed"
+	pass  bool
+	nodes []string
+}
+
+// groupVerdicts groups verdicts by plugin and reasons: the biggest groups
+// of rejections first, then the nodes that passed; the nodes of a group
+// sorted by name.
+func groupVerdicts(vs []scheduler.FilterVerdict) []*verdictGroup {
+	byWhat := map[string]*verdictGroup{}
+	var groups []*verdictGroup
+	for _, v := range vs {
+		what, pass := "passed", v.Plugin == "" && len(v.Reasons) == 0
+		if !pass {
+			what = orNone(v.Plugin) + ": " + strings.Join(v.Reasons, "; ")
+			if v.Code == "UnschedulableAndUnresolvable" {
+				what += " (preemption cannot help)"
+			}
+		}
+		g, ok := byWhat[what]
+		if !ok {
+			g = &verdictGroup{what: what, pass: pass}
+			byWhat[what] = g
+			groups = append(groups, g)
+		}
+		g.nodes = append(g.nodes, v.Node)
+	}
+	for _, g := range groups {
+		slices.Sort(g.nodes)
+	}
+	slices.SortFunc(groups, func(a, b *verdictGroup) int {
+		switch {
+		case a.pass != b.pass && a.pass:
+			return 1
+		case a.pass != b.pass:
+			return -1
+		case len(a.nodes) != len(b.nodes):
+			return len(b.nodes) - len(a.nodes)
+		}
+		return strings.Compare(a.what, b.what)
+	})
+	return groups
+}
+
+// plural returns one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
