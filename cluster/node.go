@@ -326,7 +326,14 @@ func (n *Node) openRuntime() error {
 		if err != nil {
 			return fmt.Errorf("cluster: node: runtime oci: %w", err)
 		}
-		n.closers = append(n.closers, d.Close)
+		// runc's state directory goes once no container is left in it
+		// (os.Remove keeps a directory that is not empty).
+		n.closers = append(n.closers, func() error {
+			if os.Remove(oc.StateDir) == nil {
+				_ = os.Remove(filepath.Dir(oc.StateDir))
+			}
+			return nil
+		}, d.Close)
 		n.rt, n.imgs = d, d
 	}
 	return nil
