@@ -320,6 +320,11 @@ func (k *Kubelet) podChanged(p *api.Pod) {
 // agent's own writes, mostly) does not sync it, unless it made the pod
 // Succeeded or Failed or was someone else's (foreignStatus).
 func (k *Kubelet) podUpdated(old, p *api.Pod) {
+	if old.UID == p.UID && old.DeletionGracePeriodSeconds != nil && p.DeletionGracePeriodSeconds != nil &&
+		*p.DeletionGracePeriodSeconds < *old.DeletionGracePeriodSeconds {
+		// Deleted again with a shorter grace period while terminating.
+		k.shorten(string(p.UID), time.Duration(*p.DeletionGracePeriodSeconds)*time.Second)
+	}
 	if old.UID != p.UID {
 		// Deleted and made again under the same name between two events
 		// (the informer relisted): two pods.
@@ -351,9 +356,54 @@ func (k *Kubelet) podDeleted(p *api.Pod) {
 		k.mu.Unlock()
 		return
 	}
+	terminating := w.pod != nil && w.pod.DeletionTimestamp != nil
 	w.pod = nil
 	k.mu.Unlock()
+	if terminating {
+		// Gone from the API server before the agent confirmed it (a
+		// force delete): as Kubernetes, the containers get one more
+		// second at most (none if the last grace period was 0).
+		grace := time.Second
+		if g := p.DeletionGracePeriodSeconds; g != nil && *g <= 0 {
+			grace = 0
+		}
+		k.shorten(string(p.UID), grace)
+	}
 	k.trigger(string(p.UID))
+}
+
+// shorten makes a termination in progress end sooner, when the pod's
+// grace period shrank (deleted again with a shorter --grace-period, or
+// with --force). The pod's worker is waiting out the old grace period in
+// StopContainer; stopping the pod's running containers again with the
+// new one ends that wait as soon as they exit. It does nothing unless the
+// pod's worker is syncing (terminating).
+func (k *Kubelet) shorten(uid string, grace time.Duration) {
+	k.mu.Lock()
+	w := k.workers[uid]
+	if w == nil || !w.running || k.stopping || k.runCtx == nil {
+		k.mu.Unlock()
+		return
+	}
+	ctx := k.runCtx
+	k.wg.Add(1)
+	k.mu.Unlock()
+	go func() {
+		defer k.wg.Done()
+		st, err := k.runtimeState(ctx, uid)
+		if err != nil {
+			return
+		}
+		for _, cs := range st.byName {
+			for _, c := range cs {
+				if c.State == runtime.ContainerRunning {
+					if err := k.rt.StopContainer(ctx, c.ID, runtime.StopOptions{GracePeriod: grace}); err != nil && ctx.Err() == nil {
+						k.log.Warn("stop container sooner", "container", c.ID, "err", err)
+					}
+				}
+			}
+		}
+	}()
 }
 
 // nodeTTL is how long a Node read for admission is used before it is
