@@ -2,15 +2,12 @@ package apiserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/drover-io/drover/api"
@@ -165,7 +162,7 @@ func (s *Server) proxyExec(w http.ResponseWriter, r *http.Request, u *url.URL, n
 				switched = true
 				return nil
 			}
-			return execNodeAgentError(resp, node, pod, container)
+			return nodeAgentError(resp, node, pod, container, "the exec in", "to the exec in")
 		},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 			if se, ok := errors.AsType[*api.StatusError](err); ok {
@@ -202,31 +199,4 @@ func redactQuery(u *url.URL) string {
 	v := *u
 	v.RawQuery = ""
 	return v.Redacted()
-}
-
-// execNodeAgentError turns a node agent's answer other than 101 into the
-// error of the exec request.
-func execNodeAgentError(resp *http.Response, node string, pod *api.Pod, container string) error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxNodeAgentErrorBytes))
-	msg := strings.TrimSpace(string(data))
-	var st api.Status
-	if json.Unmarshal(data, &st) == nil && st.Message != "" {
-		msg = st.Message
-	}
-	if msg == "" {
-		msg = resp.Status
-	}
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		se := api.NewStatusError(http.StatusNotFound, api.StatusReasonNotFound, fmt.Sprintf(
-			"container %q of pod %s/%s was not found by the node agent of node %q: %s", container, pod.Namespace, pod.Name, node, msg))
-		se.Status.Details = &api.StatusDetails{Name: pod.Name, Kind: "pods"}
-		return se
-	case http.StatusBadRequest:
-		return api.NewBadRequest("the node agent of node %q refused the exec in container %q of pod %s/%s: %s",
-			node, container, pod.Namespace, pod.Name, msg)
-	}
-	return api.NewStatusError(http.StatusBadGateway, api.StatusReasonUnknown, fmt.Sprintf(
-		"the node agent of node %q answered %s to the exec in container %q of pod %s/%s: %s",
-		node, resp.Status, container, pod.Namespace, pod.Name, msg))
 }

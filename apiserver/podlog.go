@@ -336,7 +336,7 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u url.URL, no
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nodeAgentError(resp, node, pod, container)
+		return nodeAgentError(resp, node, pod, container, "the logs of", "for the logs of")
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Cache-Control", "no-cache, private")
@@ -381,9 +381,12 @@ func (s *Server) streamLog(w http.ResponseWriter, r *http.Request, u url.URL, no
 // maxNodeAgentErrorBytes caps what is read of a node agent's error body.
 const maxNodeAgentErrorBytes = 4 << 10
 
-// nodeAgentError turns a node agent's answer other than 200 into the
-// error of the request.
-func nodeAgentError(resp *http.Response, node string, pod *api.Pod, container string) error {
+// nodeAgentError turns a node agent's failed answer to a request about a
+// container (logs, exec) into the error of the request: 404 and 400 keep
+// their meaning, anything else is a 502. what names the request in a
+// refusal ("the logs of"), answered after the node agent's status ("for
+// the logs of").
+func nodeAgentError(resp *http.Response, node string, pod *api.Pod, container, what, answered string) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxNodeAgentErrorBytes))
 	msg := strings.TrimSpace(string(data))
 	var st api.Status
@@ -400,10 +403,10 @@ func nodeAgentError(resp *http.Response, node string, pod *api.Pod, container st
 		se.Status.Details = &api.StatusDetails{Name: pod.Name, Kind: "pods"}
 		return se
 	case http.StatusBadRequest:
-		return api.NewBadRequest("the node agent of node %q refused the logs of container %q of pod %s/%s: %s",
-			node, container, pod.Namespace, pod.Name, msg)
+		return api.NewBadRequest("the node agent of node %q refused %s container %q of pod %s/%s: %s",
+			node, what, container, pod.Namespace, pod.Name, msg)
 	}
 	return api.NewStatusError(http.StatusBadGateway, api.StatusReasonUnknown, fmt.Sprintf(
-		"the node agent of node %q answered %s for the logs of container %q of pod %s/%s: %s",
-		node, resp.Status, container, pod.Namespace, pod.Name, msg))
+		"the node agent of node %q answered %s %s container %q of pod %s/%s: %s",
+		node, resp.Status, answered, container, pod.Namespace, pod.Name, msg))
 }

@@ -71,16 +71,9 @@ func (o *execOpts) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	name := args[0]
-	if typ, n, ok := strings.Cut(name, "/"); ok {
-		k, err := resolveKind(s.scheme, typ)
-		if err != nil {
-			return err
-		}
-		if k.Kind != "Pod" {
-			return fmt.Errorf("exec runs in pods, not %s: such as pod/%s", qualifiedResource(k), n)
-		}
-		name = n
+	name, err := podArg(s.scheme, args[0], "exec runs in pods")
+	if err != nil {
+		return err
 	}
 	opts := client.ExecOptions{Container: o.container, Command: args[dash:], Stdout: s.out, Stderr: s.errw}
 	if o.stdin {

@@ -55,16 +55,9 @@ func (o *logsOpts) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	name := args[0]
-	if typ, n, ok := strings.Cut(name, "/"); ok {
-		k, err := resolveKind(s.scheme, typ)
-		if err != nil {
-			return err
-		}
-		if k.Kind != "Pod" {
-			return fmt.Errorf("logs reads pods, not %s: such as pod/%s", qualifiedResource(k), n)
-		}
-		name = n
+	name, err := podArg(s.scheme, args[0], "logs reads pods")
+	if err != nil {
+		return err
 	}
 	container := o.container
 	if len(args) == 2 {

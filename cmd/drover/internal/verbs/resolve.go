@@ -142,3 +142,20 @@ func items(list api.ListObject) []api.Object {
 	}
 	return out
 }
+
+// podArg resolves a verb's pod argument, NAME or pod/NAME; another kind
+// is an error that starts with what the verb takes ("exec runs in pods").
+func podArg(scheme *api.Scheme, arg, takes string) (string, error) {
+	typ, name, ok := strings.Cut(arg, "/")
+	if !ok {
+		return arg, nil
+	}
+	k, err := resolveKind(scheme, typ)
+	if err != nil {
+		return "", err
+	}
+	if k.Kind != "Pod" {
+		return "", fmt.Errorf("%s, not %s: such as pod/%s", takes, qualifiedResource(k), name)
+	}
+	return name, nil
+}
