@@ -15,10 +15,15 @@ import (
 	"github.com/drover-io/drover/client/workqueue/fakeclock"
 )
 
-// Timeout bounds the waits of Eventually and the contexts of Context: long
-// enough for a loaded CI machine, short enough to fail a stuck test well
-// before go test's own timeout.
+// Timeout bounds each wait of Eventually: long enough for a loaded CI
+// machine, short enough to fail a stuck test well before go test's own
+// timeout.
 const Timeout = 10 * time.Second
+
+// ContextTimeout bounds the context of Context, which serves every call of
+// a test: a test waits several times in a row, each up to Timeout, so its
+// calls get a budget of several waits.
+const ContextTimeout = 6 * Timeout
 
 // LogLevelEnv names the environment variable that sets the level of the
 // log lines New sends to the test log: "debug", "info", "warn" (the
@@ -128,10 +133,10 @@ func dropTime(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// Context returns a context for the calls of a test: it ends after Timeout
-// or when the test ends, whichever comes first.
+// Context returns a context for the calls of a test: it ends after
+// ContextTimeout or when the test ends, whichever comes first.
 func Context(tb testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ContextTimeout)
 	tb.Cleanup(cancel)
 	return ctx
 }

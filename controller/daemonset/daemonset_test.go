@@ -216,6 +216,9 @@ func TestRollingUpdateWithSurge(t *testing.T) {
 	h.waitNodes(nodes...)
 	controllertest.Eventually(t, func() bool { return h.agent() == 0 })
 	tr.arm(t)
+	// The controller must have seen every old pod available: one it still
+	// thinks unready would rightly be replaced at once.
+	h.waitStatus("surge", func(st *api.DaemonSetStatus) bool { return st.NumberAvailable == 4 })
 
 	h.updateDS("surge", func(ds *api.DaemonSet) { ds.Spec.Template.Spec.Containers[0].Image = "agent:2" })
 	controllertest.Eventually(t, func() bool {
@@ -246,8 +249,9 @@ func TestRollingUpdateWaitsForMinReadySeconds(t *testing.T) {
 	controllertest.Eventually(t, func() bool { return h.agent() == 0 })
 	h.waitStatus("slow", func(st *api.DaemonSetStatus) bool { return st.NumberReady == 2 })
 	controllertest.Eventually(t, func() bool { return h.rc.wakesBy(epoch, epoch.Add(10*time.Second)) })
-	h.clk.Advance(10 * time.Second)
-	h.waitStatus("slow", func(st *api.DaemonSetStatus) bool { return st.NumberAvailable == 2 })
+	h.advanceUntil(10*time.Second, func() bool {
+		return h.statusIs("slow", func(st *api.DaemonSetStatus) bool { return st.NumberAvailable == 2 })
+	})
 
 	h.updateDS("slow", func(ds *api.DaemonSet) { ds.Spec.Template.Spec.Containers[0].Image = "agent:2" })
 	// One node at a time: the first new pod becomes ready, and the second
@@ -274,8 +278,7 @@ func TestRollingUpdateWaitsForMinReadySeconds(t *testing.T) {
 	if old != 1 {
 		t.Fatalf("%d old pods before the new one is available, want 1", old)
 	}
-	h.clk.Advance(10 * time.Second)
-	controllertest.Eventually(t, func() bool {
+	h.advanceUntil(10*time.Second, func() bool {
 		h.agent()
 		for _, p := range h.pods() {
 			if p.Spec.Containers[0].Image == "agent:1" {
@@ -345,8 +348,7 @@ func TestFailedPodReplacedWithBackoff(t *testing.T) {
 		if n := len(h.pods()); n != 0 {
 			t.Fatalf("failure %d: replaced before the backoff", i+1)
 		}
-		h.clk.Advance(delay)
-		h.waitNodes("n1")
+		h.advanceUntil(delay, func() bool { return slices.Equal(h.podNodes(), []string{"n1"}) })
 		controllertest.Eventually(t, func() bool { return h.agent() == 0 })
 	}
 	controllertest.Eventually(t, func() bool { return h.eventReasons()[ReasonFailedDaemonPod] == 2 })

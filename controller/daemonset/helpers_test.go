@@ -129,6 +129,38 @@ func (h *harness) updateDS(name string, mutate func(*api.DaemonSet)) {
 	}
 }
 
+// advanceUntil moves the clock on by d and waits until cond holds. A
+// timer that falls due on the way (a conflict's retry) starts a reconcile
+// that may read the clock before Advance has reached its end, and so sets
+// its requeue up to d too late; the clock therefore keeps moving, a
+// twentieth of d per poll, up to d further. Time still moves only by the
+// test's hand: what must not happen before d was checked before the call.
+func (h *harness) advanceUntil(d time.Duration, cond func() bool) {
+	h.t.Helper()
+	limit := h.clk.Now().Add(2 * d)
+	h.clk.Advance(d)
+	controllertest.Eventually(h.t, func() bool {
+		if cond() {
+			return true
+		}
+		if h.clk.Now().Before(limit) {
+			h.clk.Advance(d / 20)
+		}
+		return false
+	})
+}
+
+// statusIs reports whether the DaemonSet's status, for its current
+// generation, satisfies cond.
+func (h *harness) statusIs(name string, cond func(*api.DaemonSetStatus) bool) bool {
+	h.t.Helper()
+	ds := &api.DaemonSet{}
+	if err := h.c.Get(h.ctx, "default", name, ds); err != nil {
+		h.t.Fatal(err)
+	}
+	return ds.Status.ObservedGeneration == ds.Generation && cond(&ds.Status)
+}
+
 // pods returns the pods of the namespace, by name.
 func (h *harness) pods() []*api.Pod {
 	h.t.Helper()
