@@ -153,7 +153,7 @@ type watchSet struct {
 	closed bool
 	next   uint64
 	open   map[uint64]func() // nil until the watch has started
-	wg     sync.WaitGroup    // the goroutines of goStream
+	wg     sync.WaitGroup    // a count for each watch reserved and not removed
 }
 
 // reserve takes a place for a watch and returns its id. It fails with
@@ -176,6 +176,7 @@ func (ws *watchSet) reserve() (uint64, error) {
 	}
 	ws.next++
 	ws.open[ws.next] = nil
+	ws.wg.Add(1) // until remove: closeAll waits for a watch still starting
 	return ws.next, nil
 }
 
@@ -201,21 +202,25 @@ func (ws *watchSet) goStream(id uint64, stop func(), f func()) bool {
 		return false
 	}
 	ws.open[id] = stop
-	ws.wg.Go(func() {
+	go func() {
 		defer ws.remove(id)
 		f()
-	})
+	}()
 	return true
 }
 
+// remove gives back the place of watch id. Every reserve is matched by
+// one remove, once the watch has ended or failed to start.
 func (ws *watchSet) remove(id uint64) {
 	ws.mu.Lock()
 	delete(ws.open, id)
 	ws.mu.Unlock()
+	ws.wg.Done()
 }
 
-// closeAll stops every open watch, refuses new ones, and waits for the
-// goroutines of goStream to return.
+// closeAll stops every open watch, refuses new ones, and waits until every
+// watch reserved has been removed: those streamed by goStream, those
+// streamed by their handler, and those that were still starting.
 func (ws *watchSet) closeAll() {
 	ws.mu.Lock()
 	ws.closed = true

@@ -104,49 +104,57 @@ func (r *Registry) NewWatcher(ctx context.Context, namespace string, opts ListOp
 	if opts.Continue != "" || opts.ResourceVersionMatch != "" || opts.Limit != 0 {
 		return nil, api.NewBadRequest("continue, limit and resourceVersionMatch are not allowed on a watch")
 	}
-	w := &Watcher{
-		r:         r,
-		prefix:    prefix,
-		opts:      opts,
-		selective: !opts.LabelSelector.Empty() || !opts.FieldSelector.Empty(),
-	}
-	if rv == 0 {
-		list, err := r.List(ctx, namespace, ListOptions{
-			LabelSelector:   opts.LabelSelector,
-			FieldSelector:   opts.FieldSelector,
-			ResourceVersion: opts.ResourceVersion,
-		})
+	listFirst := rv == 0
+	for {
+		w := &Watcher{
+			r:         r,
+			prefix:    prefix,
+			opts:      opts,
+			selective: !opts.LabelSelector.Empty() || !opts.FieldSelector.Empty(),
+		}
+		if listFirst {
+			list, err := r.List(ctx, namespace, ListOptions{
+				LabelSelector:   opts.LabelSelector,
+				FieldSelector:   opts.FieldSelector,
+				ResourceVersion: opts.ResourceVersion,
+			})
+			if err != nil {
+				return nil, err
+			}
+			if rv, err = strconv.ParseInt(list.GetListMeta().ResourceVersion, 10, 64); err != nil {
+				return nil, api.NewInternalError(err)
+			}
+			w.initial = listItems(list)
+		}
+		w.after, w.seen = rv, rv
+		if c := r.sharedCache(ctx, rv); c != nil && c.startAt(w, rv) {
+			r.watch.watchers.Add(1)
+			return w, nil
+		}
+
+		// Older than the cache: a store watch of its own.
+		events, cancel, overtaken, err := r.watchStore(prefix, rv, store.WatchOptions{ProgressNotify: opts.AllowBookmarks})
+		if overtaken {
+			// Only a list of an empty store gives revision 0: it is out
+			// of date, list again.
+			continue
+		}
 		if err != nil {
-			return nil, err
+			if !errors.Is(err, store.ErrCompacted) {
+				return nil, r.storeError(err, "")
+			}
+			w.initial = nil
+			w.batch = append(w.batch, r.errorEvent(api.NewGone("too old resource version: %d (%v)", rv, err)))
+			w.done = true
+		} else {
+			stop := context.AfterFunc(ctx, cancel)
+			w.events = events
+			w.cancel = func() { stop(); cancel() }
 		}
-		if rv, err = strconv.ParseInt(list.GetListMeta().ResourceVersion, 10, 64); err != nil {
-			return nil, api.NewInternalError(err)
-		}
-		w.initial = listItems(list)
-	}
-	w.after, w.seen = rv, rv
-	if c := r.sharedCache(ctx, rv); c != nil && c.startAt(w, rv) {
 		r.watch.watchers.Add(1)
+		r.watch.storeWatches.Add(1)
 		return w, nil
 	}
-
-	// Older than the cache: a store watch of its own.
-	wctx, cancel := context.WithCancel(ctx)
-	events, err := r.st.Watch(wctx, prefix, rv, store.WatchOptions{ProgressNotify: opts.AllowBookmarks})
-	if err != nil {
-		cancel()
-		if !errors.Is(err, store.ErrCompacted) {
-			return nil, r.storeError(err, "")
-		}
-		w.initial = nil
-		w.batch = append(w.batch, r.errorEvent(api.NewGone("too old resource version: %d (%v)", rv, err)))
-		w.done = true
-	} else {
-		w.events, w.cancel = events, cancel
-	}
-	r.watch.watchers.Add(1)
-	r.watch.storeWatches.Add(1)
-	return w, nil
 }
 
 // Next waits for the next events of the watch and returns them (at most

@@ -252,23 +252,35 @@ func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
 		return c
 	}
 	ws.cache = nil
-	cur, err := r.st.Revision(ctx)
-	if err != nil {
-		r.log.Debug("watch cache not started", "err", err)
-		return nil
-	}
-	start := cur
-	if from > 0 && from < cur {
-		start = from
-	}
-	cctx, cancel := context.WithCancel(context.Background())
-	events, err := r.st.Watch(cctx, r.prefix, start, store.WatchOptions{ProgressNotify: true})
-	if errors.Is(err, store.ErrCompacted) && start != cur {
+	var (
+		start  int64
+		events <-chan store.Event
+		cancel context.CancelFunc
+		err    error
+	)
+	// A start at revision 0 (an empty store) can be overtaken by a write
+	// (watchStore); the next attempt reads a revision past 0.
+	for range 3 {
+		var cur int64
+		if cur, err = r.st.Revision(ctx); err != nil {
+			break
+		}
 		start = cur
-		events, err = r.st.Watch(cctx, r.prefix, start, store.WatchOptions{ProgressNotify: true})
+		if from > 0 && from < cur {
+			start = from
+		}
+		var overtaken bool
+		events, cancel, overtaken, err = r.watchStore(r.prefix, start, store.WatchOptions{ProgressNotify: true})
+		if errors.Is(err, store.ErrCompacted) && start != cur {
+			start = cur
+			events, cancel, overtaken, err = r.watchStore(r.prefix, start, store.WatchOptions{ProgressNotify: true})
+		}
+		if err != nil || !overtaken {
+			break
+		}
+		err = errors.New("the store's first write overtook the start of the watch cache")
 	}
 	if err != nil {
-		cancel()
 		r.log.Debug("watch cache not started", "err", err)
 		return nil
 	}
@@ -309,6 +321,35 @@ func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
 		c.run(events, tick)
 	})
 	return c
+}
+
+// watchStore starts a store watch of prefix after revision rev, ended by
+// its cancel function (the watch of the cache outlives the request that
+// starts it, so it is not tied to one). The store reads afterRev 0 as "from
+// the current revision": for rev 0 (the revision of an empty store) that
+// is the same only if nothing has been written since, which a second read
+// of the revision shows (a write after the watch started is in the watch).
+// If something has, the watch may have missed it: it is ended, and
+// overtaken is true.
+func (r *Registry) watchStore(prefix string, rev int64, opts store.WatchOptions) (_ <-chan store.Event, _ context.CancelFunc, overtaken bool, _ error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	events, err := r.st.Watch(ctx, prefix, rev, opts)
+	if err != nil {
+		cancel()
+		return nil, nil, false, err
+	}
+	if rev == 0 {
+		if now, err := r.st.Revision(ctx); err != nil || now != 0 {
+			cancel()
+			for range events {
+			}
+			if err != nil {
+				return nil, nil, false, err
+			}
+			return nil, nil, true, nil
+		}
+	}
+	return events, cancel, false, nil
 }
 
 func (r *Registry) watchCacheIdle() time.Duration {

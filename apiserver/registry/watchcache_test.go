@@ -15,6 +15,7 @@ import (
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/api/labels"
 	"github.com/drover-io/drover/apiserver/registry"
+	"github.com/drover-io/drover/store"
 )
 
 // nextEvents reads the next batch of a Watcher, failing after a deadline.
@@ -472,6 +473,58 @@ func TestWatchCacheIdleCheck(t *testing.T) {
 			idle, stop := registry.IdleCheck(tc.idle, tc.watchers, tc.used)
 			require.Equal(t, tc.want, idle)
 			require.Equal(t, tc.stop, stop)
+		})
+	}
+}
+
+// overtakingStore writes, once, just before the first watch from afterRev
+// 0 starts: the write that lands between reading an empty store's revision
+// and starting a watch from it.
+type overtakingStore struct {
+	store.Store
+	once  sync.Once
+	write func()
+}
+
+func (s *overtakingStore) Watch(ctx context.Context, prefix string, afterRev int64, opts store.WatchOptions) (<-chan store.Event, error) {
+	if afterRev == 0 {
+		s.once.Do(s.write)
+	}
+	return s.Store.Watch(ctx, prefix, afterRev, opts)
+}
+
+// A watch of an empty store sees a write that lands while the watch (its
+// cache's included) starts: the store reads afterRev 0 as "from now", so
+// a watch from revision 0 must not trust it once the store has moved.
+func TestWatchOfEmptyStoreOvertakenByWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+	}{{"cache", 0}, {"store watch", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var pods *registry.Registry
+			st := &overtakingStore{Store: e.st}
+			st.write = func() {
+				_, err := pods.Create(t.Context(), pod("a", "early", nil), registry.CreateOptions{})
+				require.NoError(t, err)
+			}
+			k, ok := e.scheme.KindFor(podGVK)
+			require.True(t, ok)
+			pods, err := registry.New(st, e.scheme, k, registry.Options{WatchCacheSize: tc.size})
+			require.NoError(t, err)
+			w := newWatcher(t, pods, "", registry.ListOptions{})
+			_, err = pods.Create(t.Context(), pod("a", "late", nil), registry.CreateOptions{})
+			require.NoError(t, err)
+			var got []string
+			for len(got) < 2 {
+				evs, more := nextEvents(t, w)
+				for _, ev := range evs {
+					got = append(got, string(ev.Type)+" "+ev.Object().GetObjectMeta().Name)
+				}
+				require.True(t, more || len(got) >= 2, "the watch ended after %v", got)
+			}
+			require.Equal(t, []string{"ADDED early", "ADDED late"}, got)
 		})
 	}
 }
