@@ -255,16 +255,28 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if err := os.MkdirAll(filepath.Join(c.dir, bundleDir), 0o700); err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
+	// cid, not the result id, which a failed return sets to "".
+	cid := id
 	defer func() {
 		if err != nil {
-			_, _ = d.runtimeCmd(context.Background(), "delete", "--force", id)
-			_ = d.images.ReleaseRootFS(context.Background(), id)
+			_, _ = d.runtimeCmd(context.Background(), "delete", "--force", cid)
+			_ = d.images.ReleaseRootFS(context.Background(), cid)
 			_ = os.RemoveAll(c.dir)
 		}
 	}()
 	shim, err := d.takeShim()
 	if err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
+	}
+	cgroupsPath := "/" + path.Join(d.cfg.CgroupParent, sb.Config.CgroupParent, id)
+	logPath := filepath.Join(sb.Config.LogDirectory, cfg.LogPath)
+	sc := shimConfig{
+		Runtime: d.runtimeBin, RuntimeRoot: d.cfg.StateDir, ID: id,
+		LogPath: logPath, LogMaxSize: d.cfg.Logs.MaxSize, LogMaxFiles: d.cfg.Logs.MaxFiles,
+		MemoryCgroup: d.cgroups.memoryDir(cgroupsPath),
+	}
+	if d.runtimeName == "runc" {
+		sc.RuncState = filepath.Join(d.cfg.StateDir, id, "state.json")
 	}
 	shimRun := false
 	defer func() {
@@ -278,6 +290,10 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 			d.refillSpare()
 		}
 	}()
+	// The monitor gets ready while the bundle is made.
+	if err := shim.send(c.dir, sc); err != nil {
+		return "", fmt.Errorf("oci: container %s: %w", id, err)
+	}
 	rootfs, _, err := d.images.RootFS(ctx, img.ID, id)
 	if err != nil {
 		return "", fmt.Errorf("oci: container %q: %w", cfg.Name, err)
@@ -286,7 +302,6 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if err != nil {
 		return "", fmt.Errorf("oci: container %q: %w", cfg.Name, err)
 	}
-	cgroupsPath := "/" + path.Join(d.cfg.CgroupParent, sb.Config.CgroupParent, id)
 	spec, err := buildSpec(specInput{Container: cfg, Image: img.Config, Rootfs: rootfs, User: user, Sandbox: sb, CgroupsPath: cgroupsPath, AllCaps: d.allCaps})
 	if err != nil {
 		return "", err
@@ -296,23 +311,15 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	}
 	c.rec = containerRecord{
 		ID: id, SandboxID: sandboxID, Config: *cfg, ImageID: img.ID, CreatedAt: time.Now(),
-		LogPath:     filepath.Join(sb.Config.LogDirectory, cfg.LogPath),
+		LogPath:     logPath,
 		CgroupsPath: cgroupsPath, StopSignal: stopSignal,
 	}
 	c.rec.Config.Labels, c.rec.Config.Annotations = cloneMap(cfg.Labels), cloneMap(cfg.Annotations)
 	if err := writeJSON(filepath.Join(c.dir, containerFile), &c.rec); err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
-	sc := shimConfig{
-		Runtime: d.runtimeBin, RuntimeRoot: d.cfg.StateDir, ID: id,
-		LogPath: c.rec.LogPath, LogMaxSize: d.cfg.Logs.MaxSize, LogMaxFiles: d.cfg.Logs.MaxFiles,
-		MemoryCgroup: d.cgroups.memoryDir(cgroupsPath),
-	}
-	if d.runtimeName == "runc" {
-		sc.RuncState = filepath.Join(d.cfg.StateDir, id, "state.json")
-	}
 	shimRun = true
-	cr, err := shim.run(ctx, c.dir, sc)
+	cr, err := shim.run(ctx, c.dir)
 	if err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
@@ -388,10 +395,15 @@ func (d *Driver) StartContainer(ctx context.Context, id string) error {
 	c.rec.StartedAt = time.Now()
 	rec := c.rec
 	d.mu.Unlock()
-	if err := writeJSON(filepath.Join(c.dir, containerFile), &rec); err != nil {
-		return fmt.Errorf("oci: start container %s: %w", id, err)
+	// The record is written while the process starts.
+	recorded := make(chan error, 1)
+	go func() { recorded <- writeJSON(filepath.Join(c.dir, containerFile), &rec) }()
+	err = d.start(ctx, id, cr.Pid)
+	if rerr := <-recorded; rerr != nil && err == nil {
+		// Started, but a driver that adopts it would not know when.
+		d.log.Warn("oci: record a container's start", "container", id, "err", rerr)
 	}
-	if err := d.start(ctx, id, cr.Pid); err != nil {
+	if err != nil {
 		// A container that exits at once may be deleted by its monitor
 		// before runc start is done with it: it started, and its monitor
 		// is about to record its exit.

@@ -270,6 +270,22 @@ func TestExitCodeAndStartFailure(t *testing.T) {
 	logData, _ := os.ReadFile(st.LogPath)
 	assert.NotContains(t, string(logData), "runc", "the runtime's own error is not the container's output")
 
+	// A create that fails after the monitor was told its container (a
+	// bad working directory is found while the bundle is written) leaves
+	// no container, and the monitor exits.
+	cfg := e.config("badcwd", "true")
+	cfg.WorkingDir = "relative/dir"
+	_, err = e.d.CreateContainer(e.ctx, sb, cfg)
+	require.ErrorContains(t, err, `working directory "relative/dir"`)
+	list, err := e.d.ListContainers(e.ctx, runtime.ContainerFilter{})
+	require.NoError(t, err)
+	for _, c := range list {
+		assert.NotEqual(t, "badcwd", c.Name)
+	}
+	dirs, err := os.ReadDir(filepath.Join(e.cfg.Root, "containers"))
+	require.NoError(t, err)
+	assert.Len(t, dirs, 2, "the directories of bad and missing only")
+
 	// The driver is fine.
 	ok := e.run(sb, e.config("ok", "true"))
 	assert.Equal(t, int32(0), e.waitExited(e.d, ok).ExitCode)

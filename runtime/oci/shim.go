@@ -2,6 +2,7 @@ package oci
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,10 @@ func RunShimIfRequested() {
 	os.Exit(0)
 }
 
+// shimGo is the line the driver sends a monitor after its order, once
+// the bundle is written.
+const shimGo = "go"
+
 // shimOrder is what the driver sends a monitor on its go pipe: the
 // container's directory (with its bundle) and the monitor's config,
 // sent rather than written to a file the monitor would read back.
@@ -78,17 +83,18 @@ type shimOrder struct {
 }
 
 // runShim is a container's monitor. Fd 4 is the driver's go pipe: it
-// brings a shimOrder, as a JSON line, once the driver has written the
-// bundle (EOF instead: the driver does not need this monitor, which
-// exits). Fd 3 is the driver's ready pipe: it gets the create record as
-// one JSON line, then is closed. The monitor's own output goes to
-// shim.log in the container's directory.
+// brings a shimOrder, as a JSON line, when the driver starts to make the
+// container, and the line "go" once the driver has written the bundle
+// (EOF before either: the driver does not need this monitor, which exits;
+// the monitor gets ready in between). Fd 3 is the driver's ready pipe: it
+// gets the create record as one JSON line, then is closed. The monitor's
+// own output goes to shim.log in the container's directory.
 func runShim() error {
 	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE, unix.SIGTERM)
 	ready := os.NewFile(3, "ready")
 	goPipe := os.NewFile(4, "go")
-	line, err := bufio.NewReader(goPipe).ReadBytes('\n')
-	goPipe.Close()
+	orders := bufio.NewReader(goPipe)
+	line, err := orders.ReadBytes('\n')
 	if err != nil {
 		return nil
 	}
@@ -141,6 +147,11 @@ func runShim() error {
 	if err != nil {
 		return err
 	}
+	if line, err := orders.ReadBytes('\n'); err != nil || string(bytes.TrimSpace(line)) != shimGo {
+		return nil // the driver gave up on the container
+	}
+	goPipe.Close()
+
 	runcLog := filepath.Join(dir, runcLogFile)
 	args := []string{"--root", cfg.RuntimeRoot, "--log", runcLog, "--log-format", "json", "create", "--bundle", filepath.Join(dir, bundleDir)}
 	if cfg.RuncState == "" {
@@ -148,9 +159,24 @@ func runShim() error {
 	}
 	cmd := exec.Command(cfg.Runtime, append(args, cfg.ID)...)
 	cmd.Stdout, cmd.Stderr = outW, errW
+	// The container's log is opened while the runtime creates it (its
+	// output waits in the pipes meanwhile).
+	type opened struct {
+		w   *logs.Writer
+		err error
+	}
+	logc := make(chan opened, 1)
+	go func() {
+		w, err := logs.NewWriter(cfg.LogPath, logs.WriterConfig{MaxSize: cfg.LogMaxSize, MaxFiles: cfg.LogMaxFiles})
+		logc <- opened{w, err}
+	}()
 	runErr := cmd.Run()
 	outW.Close()
 	errW.Close()
+	lg := <-logc
+	if lg.err == nil && runErr != nil {
+		_ = lg.w.Close()
+	}
 	if runErr != nil {
 		msg := runtimeError(runcLog)
 		if msg == "" {
@@ -176,12 +202,12 @@ func runShim() error {
 
 	// Copy the container's output into its log until every holder of
 	// the pipes is gone.
-	w, err := logs.NewWriter(cfg.LogPath, logs.WriterConfig{MaxSize: cfg.LogMaxSize, MaxFiles: cfg.LogMaxFiles})
-	if err != nil {
+	if lg.err != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		_ = exec.Command(cfg.Runtime, "--root", cfg.RuntimeRoot, "delete", "--force", cfg.ID).Run()
-		return report(createRecord{Error: err.Error()})
+		return report(createRecord{Error: lg.err.Error()})
 	}
+	w := lg.w
 	var copies sync.WaitGroup
 	for _, c := range []struct {
 		r *os.File

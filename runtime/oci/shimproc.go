@@ -20,7 +20,7 @@ import (
 type shimProcess struct {
 	cmd    *exec.Cmd
 	ready  *os.File // the monitor's report of runc create
-	goPipe *os.File // the container's directory, or EOF: exit
+	goPipe *os.File // the order, then "go"; EOF before either: exit
 }
 
 // spawnShim starts a monitor that waits for its container.
@@ -134,17 +134,25 @@ func (p *shimProcess) abort() {
 	p.ready.Close()
 }
 
-// run tells the monitor its container (the directory with its bundle)
-// and config, which it creates, and returns what it says of `runc
-// create`.
-func (p *shimProcess) run(ctx context.Context, dir string, cfg shimConfig) (createRecord, error) {
-	defer p.ready.Close()
+// send tells the monitor its container (the directory that will hold its
+// bundle) and config: the monitor gets ready (its log, its lock, its
+// pipes) while the driver writes the bundle, then waits for run.
+func (p *shimProcess) send(dir string, cfg shimConfig) error {
 	order, err := json.Marshal(shimOrder{Dir: dir, Config: cfg})
 	if err != nil {
-		p.goPipe.Close()
-		return createRecord{}, err
+		return err
 	}
-	_, err = p.goPipe.Write(append(order, '\n'))
+	if _, err := p.goPipe.Write(append(order, '\n')); err != nil {
+		return fmt.Errorf("the container monitor exited early: %w", err)
+	}
+	return nil
+}
+
+// run tells the monitor that the bundle is written, which it creates, and
+// returns what it says of `runc create`.
+func (p *shimProcess) run(ctx context.Context, dir string) (createRecord, error) {
+	defer p.ready.Close()
+	_, err := p.goPipe.Write([]byte(shimGo + "\n"))
 	p.goPipe.Close()
 	if err != nil {
 		return createRecord{}, fmt.Errorf("the container monitor exited early: %w", err)

@@ -78,9 +78,10 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("process: create container %q: %w", cfg.Name, err)
 	}
+	cid := id // the result id is "" once a failed return has set it
 	defer func() {
 		if err != nil {
-			_ = d.images.ReleaseRootFS(context.Background(), id)
+			_ = d.images.ReleaseRootFS(context.Background(), cid)
 			_ = os.RemoveAll(dir)
 		}
 	}()

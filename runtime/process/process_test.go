@@ -563,3 +563,14 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
 		time.Sleep(delay)
 	}
 }
+
+// A create that fails after the container's root filesystem was made
+// releases it: nothing holds the image afterwards.
+func TestFailedCreateReleasesRootFS(t *testing.T) {
+	e := setup(t, process.IsolationNone)
+	cfg := e.config("badwd", "true")
+	cfg.WorkingDir = "/etc/passwd/sub" // passwd is a file
+	_, err := e.d.CreateContainer(e.ctx, e.sb, cfg)
+	require.ErrorContains(t, err, "working directory /etc/passwd/sub")
+	require.NoError(t, e.d.RemoveImage(e.ctx, e.image), "no container holds the image")
+}
