@@ -41,6 +41,7 @@ type Driver struct {
 	mu         sync.Mutex
 	sandboxes  map[string]*sandboxRecord
 	containers map[string]*container
+	userDBs    map[string]*userDB // by image ID
 
 	spareMu sync.Mutex
 	spare   *shimProcess // started ahead of the next CreateContainer
@@ -76,7 +77,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: cfg, log: cfg.Logger, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*container{}}
+	d := &Driver{cfg: cfg, log: cfg.Logger, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*container{}, userDBs: map[string]*userDB{}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -294,11 +295,24 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if err := shim.send(c.dir, sc); err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
+	c.rec = containerRecord{
+		ID: id, SandboxID: sandboxID, Config: *cfg, ImageID: img.ID, CreatedAt: time.Now(),
+		LogPath:     logPath,
+		CgroupsPath: cgroupsPath, StopSignal: stopSignal,
+	}
+	c.rec.Config.Labels, c.rec.Config.Annotations = cloneMap(cfg.Labels), cloneMap(cfg.Annotations)
+	if err := writeJSON(filepath.Join(c.dir, containerFile), &c.rec); err != nil {
+		return "", fmt.Errorf("oci: container %s: %w", id, err)
+	}
 	rootfs, _, err := d.images.RootFS(ctx, img.ID, id)
 	if err != nil {
 		return "", fmt.Errorf("oci: container %q: %w", cfg.Name, err)
 	}
-	user, err := resolveUser(rootfs, img.Config.User, cfg.Security)
+	users, err := d.userDB(img.ID, rootfs)
+	if err != nil {
+		return "", fmt.Errorf("oci: container %q: %w", cfg.Name, err)
+	}
+	user, err := users.resolve(img.Config.User, cfg.Security)
 	if err != nil {
 		return "", fmt.Errorf("oci: container %q: %w", cfg.Name, err)
 	}
@@ -308,15 +322,6 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	}
 	if err := writeJSON(filepath.Join(c.dir, bundleDir, "config.json"), spec); err != nil {
 		return "", fmt.Errorf("oci: container %s: write bundle: %w", id, err)
-	}
-	c.rec = containerRecord{
-		ID: id, SandboxID: sandboxID, Config: *cfg, ImageID: img.ID, CreatedAt: time.Now(),
-		LogPath:     logPath,
-		CgroupsPath: cgroupsPath, StopSignal: stopSignal,
-	}
-	c.rec.Config.Labels, c.rec.Config.Annotations = cloneMap(cfg.Labels), cloneMap(cfg.Annotations)
-	if err := writeJSON(filepath.Join(c.dir, containerFile), &c.rec); err != nil {
-		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
 	shimRun = true
 	cr, err := shim.run(ctx, c.dir)
@@ -328,6 +333,33 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	d.containers[id] = c
 	d.mu.Unlock()
 	return id, nil
+}
+
+// maxUserDBs bounds the user databases the driver keeps, one per image.
+const maxUserDBs = 32
+
+// userDB returns the user database (/etc/passwd and /etc/group) of image
+// imageID, read from rootfs, a root filesystem just made from it, the
+// first time: an image's files do not change, and a new container's root
+// filesystem holds them as they are.
+func (d *Driver) userDB(imageID, rootfs string) (*userDB, error) {
+	d.mu.Lock()
+	db := d.userDBs[imageID]
+	d.mu.Unlock()
+	if db != nil {
+		return db, nil
+	}
+	db, err := loadUserDB(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.userDBs) >= maxUserDBs {
+		clear(d.userDBs)
+	}
+	d.userDBs[imageID] = db
+	d.mu.Unlock()
+	return db, nil
 }
 
 func (d *Driver) lookup(id string) (*container, error) {

@@ -114,15 +114,35 @@ func parseGroup(data []byte) []groupEntry {
 // none). Supplemental groups are the groups /etc/group lists the user
 // in, then sec.SupplementalGroups.
 func resolveUser(rootfs, imageUser string, sec runtime.SecurityConfig) (specs.User, error) {
-	passwdData, err := readInRoot(rootfs, "etc/passwd")
+	db, err := loadUserDB(rootfs)
 	if err != nil {
 		return specs.User{}, err
+	}
+	return db.resolve(imageUser, sec)
+}
+
+// userDB is a root filesystem's /etc/passwd and /etc/group, parsed.
+type userDB struct {
+	passwd []passwdEntry
+	groups []groupEntry
+}
+
+// loadUserDB reads the user database of the root filesystem rootfs.
+func loadUserDB(rootfs string) (*userDB, error) {
+	passwdData, err := readInRoot(rootfs, "etc/passwd")
+	if err != nil {
+		return nil, err
 	}
 	groupData, err := readInRoot(rootfs, "etc/group")
 	if err != nil {
-		return specs.User{}, err
+		return nil, err
 	}
-	passwd, groups := parsePasswd(passwdData), parseGroup(groupData)
+	return &userDB{passwd: parsePasswd(passwdData), groups: parseGroup(groupData)}, nil
+}
+
+// resolve is resolveUser on the user database db.
+func (db *userDB) resolve(imageUser string, sec runtime.SecurityConfig) (specs.User, error) {
+	passwd, groups := db.passwd, db.groups
 
 	var u specs.User
 	userName := ""
