@@ -349,12 +349,14 @@ type Server struct {
 	metricsSeen sync.Map
 }
 
-// Close ends every open watch, refuses new ones, waits for the streams of
-// the watches that took their connection over to end, and stops the kinds'
-// watch caches. Call it after the HTTP server has stopped accepting
-// requests (http.Server.Shutdown does not end watches whose connection the
-// server took over). Other requests are served as before. It is safe to
-// call more than once.
+// Close ends every open watch, refuses new ones, waits for every watch
+// to end (those that took their connection over get a second to flush; one
+// streamed by its handler, over HTTP/2 or as a table, can wait on a client
+// that stopped reading for up to the write timeout of a minute), and stops
+// the kinds' watch caches. Call it after the HTTP server has stopped
+// accepting requests (http.Server.Shutdown does not end watches whose
+// connection the server took over). Other requests are served as before.
+// It is safe to call more than once.
 func (s *Server) Close() error {
 	s.watches.closeAll()
 	for _, r := range s.regs {

@@ -60,9 +60,16 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
 		}
 		return api.NewStatusError(http.StatusServiceUnavailable, api.StatusReasonServiceUnavailable, "the server is shutting down")
 	}
+	// The place is given back when this handler returns, panics
+	// included (Close waits for it), unless a stream of its own took it.
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			s.watches.remove(id)
+		}
+	}()
 	ctx, cancel, watcher, err := startWatch(r, t)
 	if err != nil {
-		s.watches.remove(id)
 		return err
 	}
 	if !asTable {
@@ -72,16 +79,15 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, t target) error {
 				// written, through w or otherwise.
 				cancel()
 				watcher.Close()
-				s.watches.remove(id)
 				return nil
 			}
+			handedOver = true
 			s.streamHijacked(ctx, cancel, id, conn, watcher, r.URL.Path)
 			return nil
 		}
 	}
 	defer cancel()
 	defer watcher.Close()
-	defer s.watches.remove(id)
 	if !s.watches.start(id, cancel) {
 		return api.NewStatusError(http.StatusServiceUnavailable, api.StatusReasonServiceUnavailable, "the server is shutting down")
 	}

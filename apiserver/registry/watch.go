@@ -133,7 +133,7 @@ func (r *Registry) NewWatcher(ctx context.Context, namespace string, opts ListOp
 		}
 
 		// Older than the cache: a store watch of its own.
-		events, cancel, overtaken, err := r.watchStore(prefix, rv, store.WatchOptions{ProgressNotify: opts.AllowBookmarks})
+		events, cancel, overtaken, err := r.watchStore(ctx, prefix, rv, store.WatchOptions{ProgressNotify: opts.AllowBookmarks})
 		if overtaken {
 			// Only a list of an empty store gives revision 0: it is out
 			// of date, list again.
@@ -147,9 +147,7 @@ func (r *Registry) NewWatcher(ctx context.Context, namespace string, opts ListOp
 			w.batch = append(w.batch, r.errorEvent(api.NewGone("too old resource version: %d (%v)", rv, err)))
 			w.done = true
 		} else {
-			stop := context.AfterFunc(ctx, cancel)
-			w.events = events
-			w.cancel = func() { stop(); cancel() }
+			w.events, w.cancel = events, cancel
 		}
 		r.watch.watchers.Add(1)
 		r.watch.storeWatches.Add(1)

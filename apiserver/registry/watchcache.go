@@ -259,7 +259,8 @@ func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
 		err    error
 	)
 	// A start at revision 0 (an empty store) can be overtaken by a write
-	// (watchStore); the next attempt reads a revision past 0.
+	// (watchStore); the next attempt reads a revision past 0. The cache's
+	// store watch outlives the request that starts it.
 	for range 3 {
 		var cur int64
 		if cur, err = r.st.Revision(ctx); err != nil {
@@ -270,10 +271,10 @@ func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
 			start = from
 		}
 		var overtaken bool
-		events, cancel, overtaken, err = r.watchStore(r.prefix, start, store.WatchOptions{ProgressNotify: true})
+		events, cancel, overtaken, err = r.watchStore(context.Background(), r.prefix, start, store.WatchOptions{ProgressNotify: true})
 		if errors.Is(err, store.ErrCompacted) && start != cur {
 			start = cur
-			events, cancel, overtaken, err = r.watchStore(r.prefix, start, store.WatchOptions{ProgressNotify: true})
+			events, cancel, overtaken, err = r.watchStore(context.Background(), r.prefix, start, store.WatchOptions{ProgressNotify: true})
 		}
 		if err != nil || !overtaken {
 			break
@@ -324,15 +325,14 @@ func (r *Registry) sharedCache(ctx context.Context, from int64) *watchCache {
 }
 
 // watchStore starts a store watch of prefix after revision rev, ended by
-// its cancel function (the watch of the cache outlives the request that
-// starts it, so it is not tied to one). The store reads afterRev 0 as "from
-// the current revision": for rev 0 (the revision of an empty store) that
-// is the same only if nothing has been written since, which a second read
-// of the revision shows (a write after the watch started is in the watch).
-// If something has, the watch may have missed it: it is ended, and
-// overtaken is true.
-func (r *Registry) watchStore(prefix string, rev int64, opts store.WatchOptions) (_ <-chan store.Event, _ context.CancelFunc, overtaken bool, _ error) {
-	ctx, cancel := context.WithCancel(context.Background())
+// its cancel function or when parent ends. The store reads afterRev 0 as
+// "from the current revision": for rev 0 (the revision of an empty store)
+// that is the same only if nothing has been written since, which a second
+// read of the revision shows (a write after the watch started is in the
+// watch). If something has, the watch may have missed it: it is ended,
+// and overtaken is true.
+func (r *Registry) watchStore(parent context.Context, prefix string, rev int64, opts store.WatchOptions) (_ <-chan store.Event, _ context.CancelFunc, overtaken bool, _ error) {
+	ctx, cancel := context.WithCancel(parent)
 	events, err := r.st.Watch(ctx, prefix, rev, opts)
 	if err != nil {
 		cancel()

@@ -279,10 +279,13 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if d.runtimeName == "runc" {
 		sc.RuncState = filepath.Join(d.cfg.StateDir, id, "state.json")
 	}
-	shimRun := false
+	shimRun, sent := false, false
 	defer func() {
 		if !shimRun {
 			shim.abort()
+			if sent {
+				shim.wait() // before the directory it writes in is removed
+			}
 		}
 		// The next spare is started once this container is started
 		// (StartContainer): starting it now would compete for the CPU
@@ -292,6 +295,7 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		}
 	}()
 	// The monitor gets ready while the bundle is made.
+	sent = true
 	if err := shim.send(c.dir, sc); err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
@@ -432,8 +436,10 @@ func (d *Driver) StartContainer(ctx context.Context, id string) error {
 	go func() { recorded <- writeJSON(filepath.Join(c.dir, containerFile), &rec) }()
 	err = d.start(ctx, id, cr.Pid)
 	if rerr := <-recorded; rerr != nil && err == nil {
-		// Started, but a driver that adopts it would not know when.
-		d.log.Warn("oci: record a container's start", "container", id, "err", rerr)
+		// Started: a driver that adopts it must not take it for Created.
+		if rerr = writeJSON(filepath.Join(c.dir, containerFile), &rec); rerr != nil {
+			d.log.Warn("oci: record a container's start", "container", id, "err", rerr)
+		}
 	}
 	if err != nil {
 		// A container that exits at once may be deleted by its monitor

@@ -196,6 +196,9 @@ func runShim() error {
 		pid, err = readPid(filepath.Join(dir, pidFile))
 	}
 	if err != nil {
+		if lg.err == nil {
+			_ = lg.w.Close()
+		}
 		_ = exec.Command(cfg.Runtime, "--root", cfg.RuntimeRoot, "delete", "--force", cfg.ID).Run()
 		return report(createRecord{Error: err.Error()})
 	}

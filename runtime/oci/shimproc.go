@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // shimProcess is a container monitor, started but not yet told which
@@ -19,8 +20,9 @@ import (
 // ahead of the next CreateContainer.
 type shimProcess struct {
 	cmd    *exec.Cmd
-	ready  *os.File // the monitor's report of runc create
-	goPipe *os.File // the order, then "go"; EOF before either: exit
+	ready  *os.File      // the monitor's report of runc create
+	goPipe *os.File      // the order, then "go"; EOF before either: exit
+	exited chan struct{} // closed once the monitor has exited
 }
 
 // spawnShim starts a monitor that waits for its container.
@@ -57,8 +59,12 @@ func (d *Driver) spawnShim() (*shimProcess, error) {
 		return nil, fmt.Errorf("start the container monitor %s: %w", d.shim, err)
 	}
 	// Reap it when it ends; it outlives this driver otherwise.
-	go func() { _ = cmd.Wait() }()
-	return &shimProcess{cmd: cmd, ready: readyR, goPipe: goW}, nil
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	return &shimProcess{cmd: cmd, ready: readyR, goPipe: goW, exited: exited}, nil
 }
 
 // takeShim returns the spare monitor, or a new one when there is none.
@@ -134,6 +140,15 @@ func (p *shimProcess) abort() {
 	p.ready.Close()
 }
 
+// wait waits, up to a few seconds, for the monitor to exit: one that was
+// sent its order writes in its container's directory until it does.
+func (p *shimProcess) wait() {
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+	}
+}
+
 // send tells the monitor its container (the directory that will hold its
 // bundle) and config: the monitor gets ready (its log, its lock, its
 // pipes) while the driver writes the bundle, then waits for run.
@@ -177,7 +192,10 @@ func (p *shimProcess) run(ctx context.Context, dir string) (createRecord, error)
 	case r := <-resc:
 		return r.cr, r.err
 	case <-ctx.Done():
-		_ = p.cmd.Process.Kill()
+		// The monitor's process group: the monitor and the runtime it
+		// runs (the container's processes have their own session).
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		p.wait()
 		return createRecord{}, ctx.Err()
 	}
 }
