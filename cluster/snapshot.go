@@ -124,7 +124,7 @@ func (h *snapshotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if r.URL.Path != SnapshotPath {
 		code = "404"
-		http.Error(w, fmt.Sprintf("%s not found: the only path under %s is %s", r.URL.Path, droverPrefix, SnapshotPath), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("%s not found: the paths under %s are %s and %s", r.URL.Path, droverPrefix, SnapshotPath, schedulingPathTemplate), http.StatusNotFound)
 		return
 	}
 	if r.Method != http.MethodGet {

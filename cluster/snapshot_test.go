@@ -128,7 +128,7 @@ func TestSnapshotEndpointRouting(t *testing.T) {
 	}{
 		{http.MethodPost, SnapshotPath, http.StatusMethodNotAllowed, "method POST is not allowed on /drover/v1/snapshot: use GET"},
 		{http.MethodPut, SnapshotPath, http.StatusMethodNotAllowed, "use GET"},
-		{http.MethodGet, "/drover/v1/other", http.StatusNotFound, "the only path under /drover/ is /drover/v1/snapshot"},
+		{http.MethodGet, "/drover/v1/other", http.StatusNotFound, "the paths under /drover/ are /drover/v1/snapshot and /drover/v1/scheduling/namespaces/{namespace}/pods/{name}"},
 		{http.MethodGet, "/healthz", http.StatusOK, "ok"},
 		{http.MethodGet, "/api/v1/namespaces/default", http.StatusOK, `"name":"default"`},
 	} {
