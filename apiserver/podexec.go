@@ -89,19 +89,7 @@ func (s *Server) servePodExec(w http.ResponseWriter, r *http.Request, t target) 
 		}
 		return api.NewBadRequest("pod %s is not running (phase %s): exec needs a running container; wait for the pod to be Running", pod.Name, phase)
 	}
-	nodes, ok := s.regs[api.CoreV1.WithResource("nodes")]
-	if !ok {
-		return api.NewServiceUnavailable("the server does not serve nodes: the node agent of a pod cannot be found")
-	}
-	nobj, err := nodes.Get(r.Context(), "", pod.Spec.NodeName, registry.GetOptions{})
-	if err != nil {
-		return err
-	}
-	node, ok := nobj.(*api.Node)
-	if !ok {
-		return api.NewInternalError(fmt.Errorf("node %q decoded as %T", pod.Spec.NodeName, nobj))
-	}
-	hostPort, err := nodeAgentAddress(node)
+	hostPort, err := s.podNodeAgent(r.Context(), pod)
 	if err != nil {
 		return err
 	}
@@ -111,7 +99,7 @@ func (s *Server) servePodExec(w http.ResponseWriter, r *http.Request, t target) 
 		Path:     "/exec/" + t.namespace + "/" + t.name + "/" + container,
 		RawQuery: opts.Query().Encode(),
 	}
-	s.proxyExec(w, r, u, node.Name, pod, container)
+	s.proxyExec(w, r, u, pod.Spec.NodeName, pod, container)
 	return nil
 }
 

@@ -210,6 +210,24 @@ func pickContainer(pod *api.Pod, name string) (string, error) {
 	return "", api.NewBadRequest("container %q is not valid for pod %s: %s", name, pod.Name, choices)
 }
 
+// podNodeAgent returns the host and port of the agent of the node pod is
+// bound to.
+func (s *Server) podNodeAgent(ctx context.Context, pod *api.Pod) (string, error) {
+	nodes, ok := s.regs[api.CoreV1.WithResource("nodes")]
+	if !ok {
+		return "", api.NewServiceUnavailable("the server does not serve nodes: the node agent of a pod cannot be found")
+	}
+	nobj, err := nodes.Get(ctx, "", pod.Spec.NodeName, registry.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	node, ok := nobj.(*api.Node)
+	if !ok {
+		return "", api.NewInternalError(fmt.Errorf("node %q decoded as %T", pod.Spec.NodeName, nobj))
+	}
+	return nodeAgentAddress(node)
+}
+
 // nodeAgentAddress returns the host and port of node's agent.
 func nodeAgentAddress(node *api.Node) (string, error) {
 	host := ""
@@ -281,19 +299,7 @@ func (s *Server) servePodLog(w http.ResponseWriter, r *http.Request, t target) e
 	if pod.Spec.NodeName == "" {
 		return api.NewBadRequest("pod %s does not have a host assigned", pod.Name)
 	}
-	nodes, ok := s.regs[api.CoreV1.WithResource("nodes")]
-	if !ok {
-		return api.NewServiceUnavailable("the server does not serve nodes: the node agent of a pod cannot be found")
-	}
-	nobj, err := nodes.Get(r.Context(), "", pod.Spec.NodeName, registry.GetOptions{})
-	if err != nil {
-		return err
-	}
-	node, ok := nobj.(*api.Node)
-	if !ok {
-		return api.NewInternalError(fmt.Errorf("node %q decoded as %T", pod.Spec.NodeName, nobj))
-	}
-	hostPort, err := nodeAgentAddress(node)
+	hostPort, err := s.podNodeAgent(r.Context(), pod)
 	if err != nil {
 		return err
 	}
@@ -303,7 +309,7 @@ func (s *Server) servePodLog(w http.ResponseWriter, r *http.Request, t target) e
 		Path:     "/containerLogs/" + t.namespace + "/" + t.name + "/" + container,
 		RawQuery: opts.forward.Encode(),
 	}
-	return s.streamLog(w, r, u, node.Name, pod, container, opts.limitBytes)
+	return s.streamLog(w, r, u, pod.Spec.NodeName, pod, container, opts.limitBytes)
 }
 
 // streamLog sends the request to the node agent and copies the answer to
