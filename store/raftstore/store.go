@@ -1,12 +1,15 @@
 package raftstore
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -193,7 +196,7 @@ func (s *Store) open(ctx context.Context, dial dialFunc) error {
 			"the log was lost or replaced; refusing to start", boltPath, filepath.Join(cfg.DataDir, metaFileName), meta.NodeID, meta.ClusterID)
 	}
 	if meta.State == stateMember {
-		if err := checkSnapshots(filepath.Join(cfg.DataDir, snapDirName), snaps); err != nil {
+		if err := checkSnapshots(filepath.Join(cfg.DataDir, snapDirName), snaps, cfg.SnapshotRetain, s.log); err != nil {
 			return err
 		}
 		if err := checkRaftState(s.bolt, boltPath); err != nil {
@@ -909,7 +912,15 @@ func checkRaftState(bolt *raftboltdb.BoltStore, boltPath string) error {
 // read, and raft falls back to an older snapshot when the newest fails its
 // checksum, after which replaying a log that was compacted past the older
 // snapshot fails deep inside raft. Both are refused here, naming the file.
-func checkSnapshots(dir string, snaps raft.SnapshotStore) error {
+//
+// Two states a SIGKILL leaves are sound and open. Killed after a new
+// snapshot was moved into place but before the oldest were reaped, a
+// member holds more than retain snapshots (which is why each meta.json is
+// read here rather than compared with snaps.List: List stops at retain).
+// Killed while raft removed an old snapshot, it holds a directory whose
+// meta.json is gone; such a directory, with at least retain sound
+// snapshots newer than it, is what is left of a reap, and is removed.
+func checkSnapshots(dir string, snaps raft.SnapshotStore, retain int, log *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -917,22 +928,49 @@ func checkSnapshots(dir string, snaps raft.SnapshotStore) error {
 		}
 		return fmt.Errorf("raftstore: read snapshot directory %s: %w", dir, err)
 	}
-	list, err := snaps.List()
-	if err != nil {
-		return fmt.Errorf("raftstore: list snapshots in %s: %w", dir, err)
+	type unreadable struct {
+		name        string
+		term, index uint64
+		err         error
 	}
-	listed := make(map[string]bool, len(list))
-	for _, m := range list {
-		listed[m.ID] = true
-	}
+	var sound []raft.SnapshotMeta
+	var bad []unreadable
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasSuffix(e.Name(), ".tmp") {
 			continue // raft removes unfinished snapshots itself
 		}
-		if !listed[e.Name()] {
-			return fmt.Errorf("raftstore: snapshot %s does not read (its meta.json is missing or damaged); "+
-				"refusing to start", filepath.Join(dir, e.Name(), "meta.json"))
+		meta, err := readSnapshotMeta(filepath.Join(dir, e.Name(), "meta.json"))
+		if err == nil {
+			sound = append(sound, meta)
+			continue
 		}
+		u := unreadable{name: e.Name(), err: err}
+		var ms uint64
+		if _, serr := fmt.Sscanf(e.Name(), "%d-%d-%d", &u.term, &u.index, &ms); serr != nil {
+			u.term, u.index = math.MaxUint64, math.MaxUint64 // not raft's: never a leftover
+		}
+		bad = append(bad, u)
+	}
+	for _, u := range bad {
+		newer := 0
+		for _, m := range sound {
+			if m.Term > u.term || (m.Term == u.term && m.Index > u.index) {
+				newer++
+			}
+		}
+		path := filepath.Join(dir, u.name)
+		if newer < retain {
+			return fmt.Errorf("raftstore: snapshot %s does not read (%v); refusing to start",
+				filepath.Join(path, "meta.json"), u.err)
+		}
+		log.Warn("removing what an interrupted clean-up left of an old snapshot", "snapshot", path, "error", u.err.Error())
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("raftstore: remove the remains of old snapshot %s: %w", path, err)
+		}
+	}
+	list, err := snaps.List()
+	if err != nil {
+		return fmt.Errorf("raftstore: list snapshots in %s: %w", dir, err)
 	}
 	if len(list) == 0 {
 		return nil
@@ -944,4 +982,26 @@ func checkSnapshots(dir string, snaps raft.SnapshotStore) error {
 			filepath.Join(dir, list[0].ID, "state.bin"), err)
 	}
 	return rc.Close()
+}
+
+// readSnapshotMeta reads a snapshot's meta.json as raft.FileSnapshotStore
+// does (the first JSON value in the file) and checks that it names the
+// snapshot.
+func readSnapshotMeta(path string) (raft.SnapshotMeta, error) {
+	var meta raft.SnapshotMeta
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return meta, errors.New("its meta.json is missing")
+	}
+	if err != nil {
+		return meta, err
+	}
+	defer f.Close()
+	if err := json.NewDecoder(bufio.NewReader(f)).Decode(&meta); err != nil {
+		return meta, fmt.Errorf("its meta.json is damaged: %w", err)
+	}
+	if meta.ID == "" {
+		return meta, errors.New("its meta.json names no snapshot")
+	}
+	return meta, nil
 }

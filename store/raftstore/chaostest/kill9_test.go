@@ -570,6 +570,11 @@ func TestKill9NoAcknowledgedWriteLost(t *testing.T) {
 	}
 
 	ledger := &k9Ledger{acked: map[string]kvJSON{}, maybe: map[string][]string{}, revs: map[int64]string{}}
+	// A nemesis that fails (a member that does not come back, a cluster
+	// that does not take a write) stops the writers: with members left
+	// dead they would retry every key for many minutes, hiding the cause.
+	writeCtx, stopWriters := context.WithCancel(ctx)
+	defer stopWriters()
 	keys := make(chan int)
 	var writers sync.WaitGroup
 	for w := range k9Writers {
@@ -578,20 +583,29 @@ func TestKill9NoAcknowledgedWriteLost(t *testing.T) {
 			defer writers.Done()
 			rng := newRand(sd, uint64(w))
 			for k := range keys {
-				writeKey(ctx, c, ledger, rng, fmt.Sprintf("/chaos/k%05d", k))
+				writeKey(writeCtx, c, ledger, rng, fmt.Sprintf("/chaos/k%05d", k))
 			}
 		}()
 	}
 	// The nemesis kills while the writers write.
 	nemCtx, stopNem := context.WithCancel(ctx)
 	kn := &k9Nemesis{c: c, rng: newRand(sd, 1000), ledger: ledger, nKeys: nKeys, counts: map[string]int{}}
-	nemDone := goDone(func() { kn.run(nemCtx) })
+	nemDone := goDone(func() {
+		kn.run(nemCtx)
+		if kn.err != nil {
+			stopWriters()
+		}
+	})
 	written := 0
 	go func() {
 		defer close(keys)
 		for k := 0; k < nKeys || (kn.struck.Load() < k9MinKills && !kn.stopped.Load() && k < 100*nKeys); k++ {
-			keys <- k
-			written = k + 1
+			select {
+			case keys <- k:
+				written = k + 1
+			case <-writeCtx.Done():
+				return
+			}
 		}
 	}()
 	writersDone := goDone(writers.Wait)
@@ -603,7 +617,7 @@ func TestKill9NoAcknowledgedWriteLost(t *testing.T) {
 		t.Fatalf("nemesis did not stop; goroutines: %s", art.dumpGoroutines("goroutines-nemesis.txt"))
 	}
 	if kn.err != nil {
-		t.Error(kn.err)
+		t.Fatalf("the nemesis failed, and the writers were stopped: %v", kn.err)
 	}
 
 	// The final crash: every member at once, right after the last write.
@@ -712,10 +726,10 @@ func writeKey(ctx context.Context, c *k9Cluster, l *k9Ledger, rng *rand.Rand, ke
 			l.mu.Unlock()
 		}
 	}()
-	for attempt := 1; attempt <= k9MaxAttempts; attempt++ {
+	for attempt := 1; attempt <= k9MaxAttempts && ctx.Err() == nil; attempt++ {
 		run := c.running()
 		if len(run) == 0 {
-			poll(k9StartLimit, 10*time.Millisecond, func() bool { return len(c.running()) > 0 })
+			poll(k9StartLimit, 10*time.Millisecond, func() bool { return len(c.running()) > 0 || ctx.Err() != nil })
 			continue
 		}
 		i := run[rng.IntN(len(run))]
