@@ -913,7 +913,8 @@ func checkRaftState(bolt *raftboltdb.BoltStore, boltPath string) error {
 // checksum, after which replaying a log that was compacted past the older
 // snapshot fails deep inside raft. Both are refused here, naming the file.
 //
-// Two states a SIGKILL leaves are sound and open. Killed after a new
+// Three states a SIGKILL leaves are sound and open. An unfinished
+// snapshot (its directory still named .tmp) is removed. Killed after a new
 // snapshot was moved into place but before the oldest were reaped, a
 // member holds more than retain snapshots (which is why each meta.json is
 // read here rather than compared with snaps.List: List stops at retain).
@@ -936,8 +937,19 @@ func checkSnapshots(dir string, snaps raft.SnapshotStore, retain int, log *slog.
 	var sound []raft.SnapshotMeta
 	var bad []unreadable
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasSuffix(e.Name(), ".tmp") {
-			continue // raft removes unfinished snapshots itself
+		if !e.IsDir() {
+			continue
+		}
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			// A snapshot being written when the member stopped. Raft
+			// skips it but never removes it: each is up to a whole
+			// copy of the data.
+			path := filepath.Join(dir, e.Name())
+			log.Info("removing an unfinished snapshot", "snapshot", path)
+			if err := os.RemoveAll(path); err != nil {
+				return fmt.Errorf("raftstore: remove unfinished snapshot %s: %w", path, err)
+			}
+			continue
 		}
 		meta, err := readSnapshotMeta(filepath.Join(dir, e.Name(), "meta.json"))
 		if err == nil {

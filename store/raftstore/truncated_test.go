@@ -147,8 +147,8 @@ func TestDamagedSnapshotRefused(t *testing.T) {
 // SnapshotRetain. Every one of them is sound, and the member must open (a
 // chaos run once found it refused, because raft lists only SnapshotRetain
 // snapshots). The next snapshot reaps the extra one. A member killed in the
-// middle of a reap holds an old snapshot without meta.json, which Open
-// removes.
+// middle of a reap holds an old snapshot without meta.json, and one killed
+// while writing a snapshot an unfinished one; Open removes both.
 func TestUnreapedSnapshotsOpen(t *testing.T) {
 	t.Parallel()
 	dir := tempDir(t)
@@ -248,8 +248,21 @@ func TestUnreapedSnapshotsOpen(t *testing.T) {
 		}
 	}
 
+	// Killed while writing a snapshot: raft skips the unfinished one
+	// but would keep it forever; Open removes it.
+	unfinished := filepath.Join(snapRoot, fmt.Sprintf("%d-%d-%d.tmp", term, index+100, ms+100))
+	if err := os.MkdirAll(unfinished, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unfinished, "state.bin"), []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	s = openT(t, restart)
 	defer s.Close()
+	if _, err := os.Stat(unfinished); !os.IsNotExist(err) {
+		t.Fatalf("unfinished snapshot %s is still there after Open (%v)", unfinished, err)
+	}
 	res, err := s.List(ctx, "/k", store.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
