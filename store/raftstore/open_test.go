@@ -78,15 +78,7 @@ func TestDataDirChecks(t *testing.T) {
 	metaData, _ := os.ReadFile(metaPath)
 	boltData, _ := os.ReadFile(boltPath)
 
-	open := func(cfg Config) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s, err := Open(ctx, cfg)
-		if err == nil {
-			s.Close()
-		}
-		return err
-	}
+	open := tryOpen
 	wantRefused := func(what string, err error, file string) {
 		t.Helper()
 		if err == nil {

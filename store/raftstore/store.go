@@ -3,16 +3,17 @@ package raftstore
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -913,14 +914,21 @@ func checkRaftState(bolt *raftboltdb.BoltStore, boltPath string) error {
 // checksum, after which replaying a log that was compacted past the older
 // snapshot fails deep inside raft. Both are refused here, naming the file.
 //
-// Three states a SIGKILL leaves are sound and open. An unfinished
-// snapshot (its directory still named .tmp) is removed. Killed after a new
-// snapshot was moved into place but before the oldest were reaped, a
-// member holds more than retain snapshots (which is why each meta.json is
-// read here rather than compared with snaps.List: List stops at retain).
-// Killed while raft removed an old snapshot, it holds a directory whose
-// meta.json is gone; such a directory, with at least retain sound
-// snapshots newer than it, is what is left of a reap, and is removed.
+// What a SIGKILL leaves behind is sound and opens:
+//   - an unfinished snapshot, its directory still named .tmp: raft skips
+//     it but never deletes it (each is up to a whole copy of the data), so
+//     it is removed here;
+//   - more than retain snapshots, when the member was killed after a new
+//     snapshot was moved into place and before the oldest were reaped
+//     (which is why every meta.json is read here: snaps.List stops at
+//     retain);
+//   - an old snapshot that a reap had begun to delete: without meta.json
+//     (removed here, if at least retain sound snapshots are newer, as they
+//     are when raft reaps), or without state.bin (raft lists it among the
+//     old ones and deletes it at its next reap).
+//
+// A meta.json that is there but does not read is damage, never the work
+// of a kill, and is refused. Nothing is removed unless the member starts.
 func checkSnapshots(dir string, snaps raft.SnapshotStore, retain int, log *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -929,91 +937,120 @@ func checkSnapshots(dir string, snaps raft.SnapshotStore, retain int, log *slog.
 		}
 		return fmt.Errorf("raftstore: read snapshot directory %s: %w", dir, err)
 	}
-	type unreadable struct {
-		name        string
-		term, index uint64
-		err         error
-	}
-	var sound []raft.SnapshotMeta
-	var bad []unreadable
+	var sound, headless []raft.SnapshotMeta // headless: meta.json gone
+	var unfinished []string
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		if strings.HasSuffix(e.Name(), ".tmp") {
-			// A snapshot being written when the member stopped. Raft
-			// skips it but never removes it: each is up to a whole
-			// copy of the data.
-			path := filepath.Join(dir, e.Name())
-			log.Info("removing an unfinished snapshot", "snapshot", path)
-			if err := os.RemoveAll(path); err != nil {
-				return fmt.Errorf("raftstore: remove unfinished snapshot %s: %w", path, err)
-			}
+			unfinished = append(unfinished, e.Name())
 			continue
 		}
-		meta, err := readSnapshotMeta(filepath.Join(dir, e.Name(), "meta.json"))
-		if err == nil {
+		metaPath := filepath.Join(dir, e.Name(), "meta.json")
+		meta, err := readSnapshotMeta(metaPath, e.Name())
+		switch {
+		case err == nil:
 			sound = append(sound, meta)
-			continue
+		case errors.Is(err, errNoSnapshotMeta):
+			// Named as raft names snapshots, term-index-time, or not
+			// raft's doing.
+			m := raft.SnapshotMeta{ID: e.Name()}
+			var ms uint64
+			if _, err := fmt.Sscanf(e.Name(), "%d-%d-%d", &m.Term, &m.Index, &ms); err != nil {
+				return fmt.Errorf("raftstore: %s is missing, and raft names no snapshot %q; refusing to start", metaPath, e.Name())
+			}
+			headless = append(headless, m)
+		default:
+			return fmt.Errorf("raftstore: snapshot %s does not read (%v); refusing to start", metaPath, err)
 		}
-		u := unreadable{name: e.Name(), err: err}
-		var ms uint64
-		if _, serr := fmt.Sscanf(e.Name(), "%d-%d-%d", &u.term, &u.index, &ms); serr != nil {
-			u.term, u.index = math.MaxUint64, math.MaxUint64 // not raft's: never a leftover
-		}
-		bad = append(bad, u)
 	}
-	for _, u := range bad {
+	// Newest first, in raft's order.
+	slices.SortFunc(sound, func(a, b raft.SnapshotMeta) int { return -compareSnapshots(a, b) })
+	for _, h := range headless {
 		newer := 0
 		for _, m := range sound {
-			if m.Term > u.term || (m.Term == u.term && m.Index > u.index) {
+			if compareSnapshots(m, h) > 0 {
 				newer++
 			}
 		}
-		path := filepath.Join(dir, u.name)
 		if newer < retain {
-			return fmt.Errorf("raftstore: snapshot %s does not read (%v); refusing to start",
-				filepath.Join(path, "meta.json"), u.err)
-		}
-		log.Warn("removing what an interrupted clean-up left of an old snapshot", "snapshot", path, "error", u.err.Error())
-		if err := os.RemoveAll(path); err != nil {
-			return fmt.Errorf("raftstore: remove the remains of old snapshot %s: %w", path, err)
+			return fmt.Errorf("raftstore: %s is missing, and only %d sound snapshots are newer than its snapshot "+
+				"(a reap leaves one without it only behind SnapshotRetain = %d); refusing to start",
+				filepath.Join(dir, h.ID, "meta.json"), newer, retain)
 		}
 	}
 	list, err := snaps.List()
 	if err != nil {
 		return fmt.Errorf("raftstore: list snapshots in %s: %w", dir, err)
 	}
-	if len(list) == 0 {
-		return nil
+	if len(sound) > 0 && (len(list) == 0 || list[0].ID != sound[0].ID) {
+		return fmt.Errorf("raftstore: snapshot %s is the newest, but raft does not read it; refusing to start",
+			filepath.Join(dir, sound[0].ID, "meta.json"))
 	}
-	// Open reads the whole snapshot and checks it against its CRC.
-	_, rc, err := snaps.Open(list[0].ID)
-	if err != nil {
-		return fmt.Errorf("raftstore: newest snapshot %s is damaged: %w; refusing to start",
-			filepath.Join(dir, list[0].ID, "state.bin"), err)
+	if len(list) > 0 {
+		// Open reads the whole snapshot and checks it against its CRC.
+		_, rc, err := snaps.Open(list[0].ID)
+		if err != nil {
+			return fmt.Errorf("raftstore: newest snapshot %s is damaged: %w; refusing to start",
+				filepath.Join(dir, list[0].ID, "state.bin"), err)
+		}
+		rc.Close()
 	}
-	return rc.Close()
+
+	// The member starts: clear away what the kill left.
+	for _, name := range unfinished {
+		path := filepath.Join(dir, name)
+		log.Info("removing an unfinished snapshot", "snapshot", path)
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("raftstore: remove unfinished snapshot %s: %w", path, err)
+		}
+	}
+	for _, h := range headless {
+		path := filepath.Join(dir, h.ID)
+		log.Warn("removing what an interrupted reap left of an old snapshot (no meta.json)", "snapshot", path)
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("raftstore: remove the remains of old snapshot %s: %w", path, err)
+		}
+	}
+	return nil
 }
 
-// readSnapshotMeta reads a snapshot's meta.json as raft.FileSnapshotStore
-// does (the first JSON value in the file) and checks that it names the
-// snapshot.
-func readSnapshotMeta(path string) (raft.SnapshotMeta, error) {
-	var meta raft.SnapshotMeta
+// compareSnapshots orders snapshots as raft.FileSnapshotStore does: by
+// term, index, then ID.
+func compareSnapshots(a, b raft.SnapshotMeta) int {
+	return cmp.Or(cmp.Compare(a.Term, b.Term), cmp.Compare(a.Index, b.Index), cmp.Compare(a.ID, b.ID))
+}
+
+// errNoSnapshotMeta is readSnapshotMeta's answer for a missing meta.json.
+var errNoSnapshotMeta = errors.New("its meta.json is missing")
+
+// readSnapshotMeta reads the meta.json of snapshot directory name as
+// raft.FileSnapshotStore does (the first JSON value in the file, with the
+// data's CRC), and checks what raft checks (the version) and that it
+// names its own directory, which raft opens it by.
+func readSnapshotMeta(path, name string) (raft.SnapshotMeta, error) {
+	var meta struct {
+		raft.SnapshotMeta
+		CRC []byte
+	}
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return meta, errors.New("its meta.json is missing")
+		return meta.SnapshotMeta, errNoSnapshotMeta
 	}
 	if err != nil {
-		return meta, err
+		return meta.SnapshotMeta, err
 	}
 	defer f.Close()
 	if err := json.NewDecoder(bufio.NewReader(f)).Decode(&meta); err != nil {
-		return meta, fmt.Errorf("its meta.json is damaged: %w", err)
+		return meta.SnapshotMeta, fmt.Errorf("its meta.json is damaged: %w", err)
 	}
-	if meta.ID == "" {
-		return meta, errors.New("its meta.json names no snapshot")
+	if meta.Version < raft.SnapshotVersionMin || meta.Version > raft.SnapshotVersionMax {
+		return meta.SnapshotMeta, fmt.Errorf("its version %d is not one raft reads (%d to %d)",
+			meta.Version, raft.SnapshotVersionMin, raft.SnapshotVersionMax)
 	}
-	return meta, nil
+	if meta.ID != name {
+		return meta.SnapshotMeta, fmt.Errorf("its meta.json names snapshot %q, not its directory", meta.ID)
+	}
+	return meta.SnapshotMeta, nil
 }

@@ -544,6 +544,7 @@ func TestKill9NoAcknowledgedWriteLost(t *testing.T) {
 	c := &k9Cluster{client: &k9Client{http: &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: k9Writers * 2, DisableCompression: true},
 	}}}
+	defer c.checkMembers(t)
 	for i := range k9Members {
 		id := fmt.Sprintf("m%d", i+1)
 		addr := freeAddr(t)
@@ -694,7 +695,13 @@ func TestKill9NoAcknowledgedWriteLost(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
 
+// checkMembers reports what went wrong in the member processes: one that
+// exited by itself, a data race, a panic. It runs on every way out of the
+// test, so that a failure elsewhere (a nemesis that could not restart a
+// member) shows its cause.
+func (c *k9Cluster) checkMembers(t *testing.T) {
 	for _, m := range c.members {
 		m.mu.Lock()
 		for _, p := range m.problems {
