@@ -49,6 +49,10 @@ type Driver struct {
 	refilling bool
 	closed    bool
 	spareWG   sync.WaitGroup
+	// spareFS is the spare root filesystem (sparefs.go); fsRefill is
+	// closed when the one being made is done.
+	spareFS  *spareFS
+	fsRefill chan struct{}
 }
 
 // container is a container the driver knows; rec is guarded by
@@ -180,11 +184,21 @@ func (d *Driver) load() error {
 		}
 		c := &container{dir: d.containerDir(e.Name())}
 		ok, err := readJSON(filepath.Join(c.dir, containerFile), &c.rec)
-		if err != nil || !ok || c.rec.ID != e.Name() {
+		_, serr := os.Stat(filepath.Join(c.dir, spareFSFile))
+		spare := serr == nil
+		switch {
+		case err == nil && ok && c.rec.ID == e.Name():
+			d.containers[c.rec.ID] = c
+			if spare { // taken by this container just before a crash
+				_ = os.Remove(filepath.Join(c.dir, spareFSFile))
+			}
+		case spare:
+			// A spare root filesystem an earlier driver made and no
+			// container took.
+			d.releaseSpareDir(e.Name())
+		default:
 			d.log.Warn("oci: skipping a container directory with no readable record", "dir", e.Name(), "err", err)
-			continue
 		}
-		d.containers[c.rec.ID] = c
 	}
 	return nil
 }
@@ -251,7 +265,10 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		return "", fmt.Errorf("oci: container %q: image %s: StopSignal %q: %w", cfg.Name, img.ID, img.Config.StopSignal, err)
 	}
 
-	id = newID()
+	id, rootfs := d.takeSpareFS(img.ID)
+	if id == "" {
+		id = newID()
+	}
 	c := &container{dir: d.containerDir(id)}
 	if err := os.MkdirAll(filepath.Join(c.dir, bundleDir), 0o700); err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
@@ -308,9 +325,13 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 	if err := writeJSON(filepath.Join(c.dir, containerFile), &c.rec); err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)
 	}
-	rootfs, _, err := d.images.RootFS(ctx, img.ID, id)
-	if err != nil {
-		return "", fmt.Errorf("oci: container %q: %w", cfg.Name, err)
+	if rootfs == "" {
+		if rootfs, _, err = d.images.RootFS(ctx, img.ID, id); err != nil {
+			return "", fmt.Errorf("oci: container %q: %w", cfg.Name, err)
+		}
+	} else {
+		// A spare's: the container's record stands for it now.
+		_ = os.Remove(filepath.Join(c.dir, spareFSFile))
 	}
 	users, err := d.userDB(img.ID, rootfs)
 	if err != nil {
@@ -416,8 +437,13 @@ func (d *Driver) StartContainer(ctx context.Context, id string) error {
 		return err
 	}
 	// The spare monitor taken by CreateContainer is replaced once the
-	// start is done (deferred calls run last first).
+	// start is done (deferred calls run last first), and a spare root
+	// filesystem is made from this container's image.
 	defer d.refillSpare()
+	d.mu.Lock()
+	image := c.rec.ImageID
+	d.mu.Unlock()
+	defer d.refillSpareFS(image)
 	c.op.Lock()
 	defer c.op.Unlock()
 	if st := d.status(c); st.State != runtime.ContainerCreated {
@@ -780,7 +806,11 @@ func (d *Driver) ListImages(ctx context.Context) ([]*runtime.Image, error) {
 }
 
 // RemoveImage removes the image ref names, unless a container uses it.
+// The spare root filesystem made from it, if any, is released first.
 func (d *Driver) RemoveImage(ctx context.Context, ref string) error {
+	if img, err := d.images.ImageStatus(ctx, ref); err == nil {
+		d.dropSpareFS(img.ID)
+	}
 	return d.images.RemoveImage(ctx, ref)
 }
 

@@ -114,10 +114,11 @@ func (d *Driver) refillSpare() {
 	}()
 }
 
-// Close stops the driver's spare monitor and closes the image store it
-// opened (not one given in Config.Images). Containers and their monitors
-// are not affected: a driver made on the same root adopts them. Closing
-// twice is fine; a closed driver creates no containers.
+// Close stops the driver's spare monitor, releases its spare root
+// filesystem and closes the image store it opened (not one given in
+// Config.Images). Containers and their monitors are not affected: a
+// driver made on the same root adopts them. Closing twice is fine; a
+// closed driver creates no containers.
 func (d *Driver) Close() error {
 	d.spareMu.Lock()
 	d.closed = true
@@ -128,6 +129,7 @@ func (d *Driver) Close() error {
 	if p != nil {
 		p.abort()
 	}
+	d.dropSpareFS("")
 	if d.ownImages {
 		return d.images.Close()
 	}

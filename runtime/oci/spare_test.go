@@ -2,6 +2,7 @@ package oci_test
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -88,4 +89,71 @@ func alive(pid int) bool {
 		}
 	}
 	return false
+}
+
+// TestSpareRootFS checks the driver's spare root filesystem: none before
+// the first start, one made from the started container's image once it
+// has started, taken (ID and all) by the next container from that image,
+// released by RemoveImage and by Close, and a spare a crashed driver left
+// released by the next driver on the same root.
+func TestSpareRootFS(t *testing.T) {
+	e := newEnv(t)
+	sb, _ := e.sandbox("sparefs")
+	assert.Empty(t, oci.SpareRootFS(e.d), "a spare root filesystem before any container")
+
+	first := e.run(sb, e.config("first", "sleep", "60"))
+	spare := waitSpareFS(t, e.d, "")
+	assert.DirExists(t, filepath.Join(e.cfg.Root, "containers", spare), "the spare's directory")
+
+	second := e.run(sb, e.config("second", "sh", "-c", "echo made > /made; sleep 60"))
+	assert.Equal(t, spare, second, "the second container did not take the spare root filesystem")
+	next := waitSpareFS(t, e.d, spare)
+	st, err := e.d.ContainerStatus(e.ctx, second)
+	require.NoError(t, err)
+	assert.Equal(t, runtime.ContainerRunning, st.State)
+	assert.NoFileExists(t, filepath.Join(e.cfg.Root, "containers", second, "spare-rootfs"), "the taken spare's marker")
+	// The next spare is fresh: nothing the second container writes is in it.
+	code, err := e.d.Exec(e.ctx, second, []string{"sh", "-c", "while [ ! -e /made ]; do sleep 0.05; done"}, runtime.ExecOptions{Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	require.Zero(t, code)
+	third := e.run(sb, e.config("third", "sh", "-c", "test ! -e /made"))
+	assert.Equal(t, next, third)
+	st = e.waitExited(e.d, third)
+	assert.Zero(t, st.ExitCode, "the spare root filesystem held another container's files")
+
+	// A crash: the driver forgets its spare, which stays on disk; the
+	// next driver on the root releases it.
+	waitSpareFS(t, e.d, next)
+	lost := oci.ForgetSpareRootFS(e.d)
+	require.NotEmpty(t, lost)
+	d := e.newDriver()
+	assert.NoDirExists(t, filepath.Join(e.cfg.Root, "containers", lost), "a spare left by a crash")
+	assert.NoDirExists(t, filepath.Join(e.cfg.Root, "images", "containers", lost), "the root filesystem of a spare left by a crash")
+	_, err = d.ContainerStatus(e.ctx, lost)
+	assert.ErrorIs(t, err, runtime.ErrNotFound, "a spare taken for a container")
+
+	// RemoveImage releases the spare made from the image.
+	again := e.run(sb, e.config("again", "true"))
+	waitSpareFS(t, d, "")
+	for _, id := range []string{first, second, third, again} {
+		require.NoError(t, d.RemoveContainer(e.ctx, id))
+	}
+	require.NoError(t, d.RemoveImage(e.ctx, e.image), "RemoveImage with a spare root filesystem made from the image")
+	assert.Empty(t, oci.SpareRootFS(d))
+}
+
+// waitSpareFS waits until d has a spare root filesystem other than not
+// and returns its container ID.
+func waitSpareFS(t *testing.T, d *oci.Driver, not string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if id := oci.SpareRootFS(d); id != "" && id != not {
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new spare root filesystem after 10s (had %q)", not)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
