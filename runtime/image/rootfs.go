@@ -278,6 +278,12 @@ func (s *Store) rootFSMode(nlayers int) (string, error) {
 	return "overlay", nil
 }
 
+// Overlay reports whether RootFS makes root filesystems as overlay mounts
+// (cheap to make and to release) rather than as copies of the layers.
+func (s *Store) Overlay() bool {
+	return s.cfg.RootFS != RootFSCopy && s.overlayUsable() == nil
+}
+
 // overlayUsable tries an overlay mount once and says why it failed.
 func (s *Store) overlayUsable() error {
 	s.overlay.once.Do(func() {

@@ -47,11 +47,12 @@
 // them.
 //
 // After a start, the driver also makes the next container's root
-// filesystem from the same image in the background (one spare at a time,
-// of the image started last): a create from that image (a Deployment's
-// next replica, a restart) takes it, and does not mount an overlay on its
-// critical path. A driver made on the same Root releases a spare that no
-// container took; RemoveImage and Close release it too.
+// filesystem from the same image in the background (one spare for each
+// of the four images started last, when root filesystems are overlay
+// mounts): a create from that image (a Deployment's next replica, a
+// restart) takes it, and does not mount an overlay on its critical path.
+// A driver made on the same Root releases a spare that no container took;
+// RemoveImage and Close release theirs too.
 //
 // The driver starts a created container as `runc start` does, without
 // running the runtime again: it reads the exec.fifo of the runtime's

@@ -49,10 +49,8 @@ type Driver struct {
 	refilling bool
 	closed    bool
 	spareWG   sync.WaitGroup
-	// spareFS is the spare root filesystem (sparefs.go); fsRefill is
-	// closed when the one being made is done.
-	spareFS  *spareFS
-	fsRefill chan struct{}
+	// fs is the spare root filesystems (sparefs.go).
+	fs spareFSState
 }
 
 // container is a container the driver knows; rec is guarded by
@@ -192,10 +190,13 @@ func (d *Driver) load() error {
 			if spare { // taken by this container just before a crash
 				_ = os.Remove(filepath.Join(c.dir, spareFSFile))
 			}
-		case spare:
+		case err == nil && !ok && spare:
 			// A spare root filesystem an earlier driver made and no
 			// container took.
 			d.releaseSpareDir(e.Name())
+		case os.Remove(c.dir) == nil:
+			// Empty: a spare's, from a crash before its marker was
+			// written or while it was being removed.
 		default:
 			d.log.Warn("oci: skipping a container directory with no readable record", "dir", e.Name(), "err", err)
 		}
@@ -270,9 +271,6 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 		id = newID()
 	}
 	c := &container{dir: d.containerDir(id)}
-	if err := os.MkdirAll(filepath.Join(c.dir, bundleDir), 0o700); err != nil {
-		return "", fmt.Errorf("oci: container %s: %w", id, err)
-	}
 	// cid, not the result id, which a failed return sets to "".
 	cid := id
 	defer func() {
@@ -282,6 +280,9 @@ func (d *Driver) CreateContainer(ctx context.Context, sandboxID string, cfg *run
 			_ = os.RemoveAll(c.dir)
 		}
 	}()
+	if err := os.MkdirAll(filepath.Join(c.dir, bundleDir), 0o700); err != nil {
+		return "", fmt.Errorf("oci: container %s: %w", id, err)
+	}
 	shim, err := d.takeShim()
 	if err != nil {
 		return "", fmt.Errorf("oci: container %s: %w", id, err)

@@ -11,28 +11,42 @@ func SparePid(d *Driver) int {
 	return d.spare.cmd.Process.Pid
 }
 
-// SpareRootFS returns the container ID of d's spare root filesystem, or
-// "" when it has none.
-func SpareRootFS(d *Driver) string {
+// SpareRootFS returns the container ID of d's spare root filesystem made
+// from image (an image ID), or "" when it has none.
+func SpareRootFS(d *Driver, image string) string {
 	d.spareMu.Lock()
 	defer d.spareMu.Unlock()
-	if d.spareFS == nil {
-		return ""
+	if sp := d.fs.spares[image]; sp != nil {
+		return sp.id
 	}
-	return d.spareFS.id
+	return ""
 }
 
-// ForgetSpareRootFS makes d forget its spare root filesystem without
-// releasing it, as a crash would, and returns its container ID.
-func ForgetSpareRootFS(d *Driver) string {
+// SpareRootFSCount returns how many spare root filesystems d has.
+func SpareRootFSCount(d *Driver) int {
 	d.spareMu.Lock()
 	defer d.spareMu.Unlock()
-	sp := d.spareFS
-	d.spareFS = nil
-	if sp == nil {
-		return ""
+	return len(d.fs.spares)
+}
+
+// ForgetSpareRootFS makes d forget its spare root filesystems without
+// releasing them, as a crash would, and returns their container IDs.
+func ForgetSpareRootFS(d *Driver) []string {
+	d.spareMu.Lock()
+	defer d.spareMu.Unlock()
+	var ids []string
+	for img, sp := range d.fs.spares {
+		ids = append(ids, sp.id)
+		delete(d.fs.spares, img)
 	}
-	return sp.id
+	return ids
+}
+
+// SpareRootFSIdle reports whether d is making no spare root filesystem.
+func SpareRootFSIdle(d *Driver) bool {
+	d.spareMu.Lock()
+	defer d.spareMu.Unlock()
+	return len(d.fs.making) == 0
 }
 
 // SparesReady reports whether d has its spare monitor and a spare root
@@ -40,5 +54,5 @@ func ForgetSpareRootFS(d *Driver) string {
 func SparesReady(d *Driver) bool {
 	d.spareMu.Lock()
 	defer d.spareMu.Unlock()
-	return d.spare != nil && !d.refilling && d.spareFS != nil && d.fsRefill == nil
+	return d.spare != nil && !d.refilling && len(d.fs.spares) > 0 && len(d.fs.making) == 0
 }

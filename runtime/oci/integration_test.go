@@ -282,15 +282,18 @@ func TestExitCodeAndStartFailure(t *testing.T) {
 	for _, c := range list {
 		assert.NotEqual(t, "badcwd", c.Name)
 	}
+	waitIdle(t, e.d)
 	ents, err := os.ReadDir(filepath.Join(e.cfg.Root, "containers"))
 	require.NoError(t, err)
 	var dirs []string
 	for _, d := range ents {
-		if _, err := os.Stat(filepath.Join(e.cfg.Root, "containers", d.Name(), "spare-rootfs")); err != nil {
-			dirs = append(dirs, d.Name()) // not the spare root filesystem's
-		}
+		dirs = append(dirs, d.Name())
 	}
-	assert.ElementsMatch(t, []string{bad, missing}, dirs, "the directories of bad and missing only")
+	want := []string{bad, missing}
+	if spare := oci.SpareRootFS(e.d, imageID(t, e.d, e.image)); spare != "" {
+		want = append(want, spare)
+	}
+	assert.ElementsMatch(t, want, dirs, "the directories of bad and missing (and the spare root filesystem) only")
 
 	// The driver is fine.
 	ok := e.run(sb, e.config("ok", "true"))

@@ -1,16 +1,20 @@
 package oci_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/drover-io/drover/runtime"
+	"github.com/drover-io/drover/runtime/image/imagetest"
 	"github.com/drover-io/drover/runtime/oci"
 )
 
@@ -93,66 +97,142 @@ func alive(pid int) bool {
 
 // TestSpareRootFS checks the driver's spare root filesystem: none before
 // the first start, one made from the started container's image once it
-// has started, taken (ID and all) by the next container from that image,
-// released by RemoveImage and by Close, and a spare a crashed driver left
-// released by the next driver on the same root.
+// has started, taken (ID and all) by the next container from that image;
+// a spare a crashed driver left is released by the next driver on the
+// same root, and Close and RemoveImage release theirs.
 func TestSpareRootFS(t *testing.T) {
 	e := newEnv(t)
+	x := imageID(t, e.d, e.image)
 	sb, _ := e.sandbox("sparefs")
-	assert.Empty(t, oci.SpareRootFS(e.d), "a spare root filesystem before any container")
+	assert.Zero(t, oci.SpareRootFSCount(e.d), "a spare root filesystem before any container")
 
 	first := e.run(sb, e.config("first", "sleep", "60"))
-	spare := waitSpareFS(t, e.d, "")
-	assert.DirExists(t, filepath.Join(e.cfg.Root, "containers", spare), "the spare's directory")
+	spare := waitSpareFS(t, e.d, x, "")
+	assert.FileExists(t, filepath.Join(e.cfg.Root, "containers", spare, "spare-rootfs"), "the spare's marker")
 
-	second := e.run(sb, e.config("second", "sh", "-c", "echo made > /made; sleep 60"))
+	second := e.run(sb, e.config("second", "sleep", "60"))
 	assert.Equal(t, spare, second, "the second container did not take the spare root filesystem")
-	next := waitSpareFS(t, e.d, spare)
+	next := waitSpareFS(t, e.d, x, spare)
 	st, err := e.d.ContainerStatus(e.ctx, second)
 	require.NoError(t, err)
 	assert.Equal(t, runtime.ContainerRunning, st.State)
 	assert.NoFileExists(t, filepath.Join(e.cfg.Root, "containers", second, "spare-rootfs"), "the taken spare's marker")
-	// The next spare is fresh: nothing the second container writes is in it.
-	code, err := e.d.Exec(e.ctx, second, []string{"sh", "-c", "while [ ! -e /made ]; do sleep 0.05; done"}, runtime.ExecOptions{Timeout: 10 * time.Second})
-	require.NoError(t, err)
-	require.Zero(t, code)
-	third := e.run(sb, e.config("third", "sh", "-c", "test ! -e /made"))
-	assert.Equal(t, next, third)
-	st = e.waitExited(e.d, third)
-	assert.Zero(t, st.ExitCode, "the spare root filesystem held another container's files")
 
 	// A crash: the driver forgets its spare, which stays on disk; the
 	// next driver on the root releases it.
-	waitSpareFS(t, e.d, next)
 	lost := oci.ForgetSpareRootFS(e.d)
-	require.NotEmpty(t, lost)
+	require.Equal(t, []string{next}, lost)
 	d := e.newDriver()
-	assert.NoDirExists(t, filepath.Join(e.cfg.Root, "containers", lost), "a spare left by a crash")
-	assert.NoDirExists(t, filepath.Join(e.cfg.Root, "images", "containers", lost), "the root filesystem of a spare left by a crash")
-	_, err = d.ContainerStatus(e.ctx, lost)
+	assertSpareGone(t, e.cfg.Root, next)
+	_, err = d.ContainerStatus(e.ctx, next)
 	assert.ErrorIs(t, err, runtime.ErrNotFound, "a spare taken for a container")
 
+	// Close releases the spare.
+	third := e.run(sb, e.config("third", "true"))
+	closed := waitSpareFS(t, d, x, "")
+	require.NoError(t, d.Close())
+	assertSpareGone(t, e.cfg.Root, closed)
+
 	// RemoveImage releases the spare made from the image.
-	again := e.run(sb, e.config("again", "true"))
-	waitSpareFS(t, d, "")
-	for _, id := range []string{first, second, third, again} {
+	d = e.newDriver()
+	fourth := e.run(sb, e.config("fourth", "true"))
+	last := waitSpareFS(t, d, x, "")
+	for _, id := range []string{first, second, third, fourth} {
 		require.NoError(t, d.RemoveContainer(e.ctx, id))
 	}
 	require.NoError(t, d.RemoveImage(e.ctx, e.image), "RemoveImage with a spare root filesystem made from the image")
-	assert.Empty(t, oci.SpareRootFS(d))
+	assert.Zero(t, oci.SpareRootFSCount(d))
+	assertSpareGone(t, e.cfg.Root, last)
 }
 
-// waitSpareFS waits until d has a spare root filesystem other than not
-// and returns its container ID.
-func waitSpareFS(t *testing.T, d *oci.Driver, not string) string {
+// TestSpareRootFSImages checks spares across images: a create from one
+// image never takes another's spare; each of the last four images started
+// keeps its own; the spare of the image started longest ago is released.
+func TestSpareRootFSImages(t *testing.T) {
+	e := newEnv(t)
+	sb, _ := e.sandbox("images")
+	refs := []string{e.image}
+	for i := 1; i <= 4; i++ {
+		img, err := mutate.AppendLayers(imagetest.BusyboxImage(t),
+			imagetest.Layer(t, imagetest.File("variant", strconv.Itoa(i), false)))
+		require.NoError(t, err)
+		ref := strings.Replace(e.image, "/drover/busybox:", "/drover/busybox-"+strconv.Itoa(i)+":", 1)
+		imagetest.Push(t, ref, img)
+		_, err = e.d.PullImage(e.ctx, ref, runtime.PullOptions{})
+		require.NoError(t, err)
+		refs = append(refs, ref)
+	}
+	ids := make([]string, len(refs))
+	spares := make([]string, len(refs))
+	var containers []string
+	for i, ref := range refs {
+		ids[i] = imageID(t, e.d, ref)
+		cfg := e.config("c"+strconv.Itoa(i), "sleep", "60")
+		cfg.Image = ref
+		c := e.run(sb, cfg)
+		containers = append(containers, c)
+		for j := range i {
+			assert.NotEqual(t, spares[j], c, "a container of image %d took the spare of image %d", i, j)
+		}
+		spares[i] = waitSpareFS(t, e.d, ids[i], "")
+		if i == 1 {
+			assert.Equal(t, spares[0], oci.SpareRootFS(e.d, ids[0]), "the first image's spare, with two images started")
+		}
+	}
+	waitIdle(t, e.d)
+	assert.Equal(t, 4, oci.SpareRootFSCount(e.d))
+	assert.Empty(t, oci.SpareRootFS(e.d, ids[0]), "the spare of the image started longest ago")
+	assertSpareGone(t, e.cfg.Root, spares[0])
+	for i := 1; i < len(refs); i++ {
+		assert.Equal(t, spares[i], oci.SpareRootFS(e.d, ids[i]))
+	}
+
+	// RemoveImage of an image releases its spare, not the others'.
+	require.NoError(t, e.d.RemoveContainer(e.ctx, containers[4]))
+	require.NoError(t, e.d.RemoveImage(e.ctx, refs[4]))
+	assertSpareGone(t, e.cfg.Root, spares[4])
+	assert.Equal(t, 3, oci.SpareRootFSCount(e.d))
+}
+
+// imageID returns the ID of stored image ref.
+func imageID(t *testing.T, d *oci.Driver, ref string) string {
+	t.Helper()
+	img, err := d.ImageStatus(context.Background(), ref)
+	require.NoError(t, err)
+	return img.ID
+}
+
+// assertSpareGone asserts that spare root filesystem id was released: its
+// directories are gone, and so its mount.
+func assertSpareGone(t *testing.T, root, id string) {
+	t.Helper()
+	assert.NoDirExists(t, filepath.Join(root, "containers", id), "spare %s's directory", id)
+	assert.NoDirExists(t, filepath.Join(root, "images", "containers", id), "spare %s's root filesystem", id)
+}
+
+// waitSpareFS waits until d has a spare root filesystem made from image
+// other than not, and returns its container ID.
+func waitSpareFS(t *testing.T, d *oci.Driver, image, not string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if id := oci.SpareRootFS(d); id != "" && id != not {
+		if id := oci.SpareRootFS(d, image); id != "" && id != not {
 			return id
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no new spare root filesystem after 10s (had %q)", not)
+			t.Fatalf("no new spare root filesystem from %s after 10s (had %q)", image, not)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitIdle waits until d is making no spare root filesystem.
+func waitIdle(t *testing.T, d *oci.Driver) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !oci.SpareRootFSIdle(d) {
+		if time.Now().After(deadline) {
+			t.Fatal("the driver is still making a spare root filesystem after 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

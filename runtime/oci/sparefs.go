@@ -4,25 +4,32 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
-// A spare root filesystem is the overlay of the next container, made in
+// A spare root filesystem is the overlay of a next container, made in
 // the background once a container has started, from that container's
 // image: the next create from the same image (a Deployment's next
 // replica, a container restarting) finds its root filesystem mounted and
-// does not pay the overlay mount on its critical path. It is the larger
-// part of the driver's own time in a create, and grows under load.
+// does not pay the overlay mount on its critical path. The mount is the
+// larger part of the driver's own time in a create, and grows under load.
 //
-// The spare is a root filesystem in the image store under the ID its
+// A spare is a root filesystem in the image store under the ID its
 // container will have; CreateContainer takes it, ID and all. On disk, it
 // is a container directory containers/<id> holding only spareFSFile: a
-// driver made on the same Root releases a spare nobody took (load). There
-// is one spare at a time, of the image started last; it holds its image
-// against the image store's RemoveImage, so the driver's RemoveImage
-// releases it first.
+// driver made on the same Root releases a spare nobody took (load). The
+// driver keeps one spare for each of the maxSpareFS images started last
+// (a pod's sidecars and init containers each keep theirs), and none when
+// the image store copies root filesystems instead of mounting them: a
+// spare holds its image against the image store's RemoveImage, so the
+// driver's RemoveImage releases it first.
 
 // spareFSFile marks a container directory as a spare root filesystem's.
 const spareFSFile = "spare-rootfs"
+
+// maxSpareFS is how many images the driver keeps a spare root filesystem
+// for.
+const maxSpareFS = 4
 
 // spareFS is a spare root filesystem: its future container's ID, its
 // image's ID and its path.
@@ -30,45 +37,76 @@ type spareFS struct {
 	id, image, rootfs string
 }
 
+// spareFSState is the driver's spare root filesystems, guarded by
+// Driver.spareMu.
+type spareFSState struct {
+	spares map[string]*spareFS // by image ID
+	// recent lists the images of spares made or being made, the one
+	// started last at the end.
+	recent []string
+	// making holds a channel for each image whose spare is being made,
+	// closed once it is done (and the spare it evicted released).
+	making map[string]chan struct{}
+}
+
 // takeSpareFS returns the spare root filesystem made from image, if there
 // is one, and its container ID; "" when there is none.
 func (d *Driver) takeSpareFS(image string) (id, rootfs string) {
 	d.spareMu.Lock()
 	defer d.spareMu.Unlock()
-	sp := d.spareFS
-	if sp == nil || sp.image != image {
+	sp := d.fs.spares[image]
+	if sp == nil {
 		return "", ""
 	}
-	d.spareFS = nil
+	delete(d.fs.spares, image)
 	return sp.id, sp.rootfs
 }
 
 // refillSpareFS makes a spare root filesystem from image in the
-// background, unless there is one from it already or one is being made.
-// A spare from another image is released.
+// background, unless there is one or one is being made. The spare of the
+// image started longest ago is released when there are more than
+// maxSpareFS.
 func (d *Driver) refillSpareFS(image string) {
-	d.spareMu.Lock()
-	defer d.spareMu.Unlock()
-	if d.closed || d.fsRefill != nil || (d.spareFS != nil && d.spareFS.image == image) {
+	if image == "" || !d.images.Overlay() {
 		return
 	}
-	old := d.spareFS
-	d.spareFS = nil
+	d.spareMu.Lock()
+	defer d.spareMu.Unlock()
+	fs := &d.fs
+	if i := slices.Index(fs.recent, image); i >= 0 {
+		fs.recent = slices.Delete(fs.recent, i, i+1)
+	}
+	fs.recent = append(fs.recent, image)
+	if d.closed || fs.spares[image] != nil || fs.making[image] != nil {
+		return
+	}
+	var evict []*spareFS
+	for len(fs.recent) > maxSpareFS {
+		old := fs.recent[0]
+		fs.recent = fs.recent[1:]
+		if sp := fs.spares[old]; sp != nil {
+			evict = append(evict, sp)
+			delete(fs.spares, old)
+		}
+	}
+	if fs.making == nil {
+		fs.making, fs.spares = map[string]chan struct{}{}, map[string]*spareFS{}
+	}
 	done := make(chan struct{})
-	d.fsRefill = done
+	fs.making[image] = done
 	d.spareWG.Add(1)
 	go func() {
 		defer d.spareWG.Done()
 		defer close(done)
-		if old != nil {
-			d.releaseSpareFS(old)
+		for _, sp := range evict {
+			d.releaseSpareFS(sp)
 		}
 		sp, err := d.makeSpareFS(image)
 		d.spareMu.Lock()
-		d.fsRefill = nil
-		keep := err == nil && !d.closed && d.spareFS == nil
+		delete(fs.making, image)
+		keep := err == nil && !d.closed && fs.spares[image] == nil && slices.Contains(fs.recent, image)
 		if keep {
-			d.spareFS = sp
+			fs.spares[image] = sp
 		}
 		d.spareMu.Unlock()
 		if err != nil {
@@ -118,24 +156,30 @@ func (d *Driver) releaseSpareDir(id string) {
 	}
 }
 
-// dropSpareFS releases the spare root filesystem if it is made from
-// image (all of them when image is ""), after waiting for one being made.
+// dropSpareFS releases the spare root filesystem made from image (every
+// spare when image is ""), once no spare is being made: one being made
+// may be from image, or evict image's.
 func (d *Driver) dropSpareFS(image string) {
 	d.spareMu.Lock()
-	done := d.fsRefill
-	d.spareMu.Unlock()
-	if done != nil {
+	for len(d.fs.making) > 0 {
+		var done chan struct{}
+		for _, ch := range d.fs.making {
+			done = ch
+			break
+		}
+		d.spareMu.Unlock()
 		<-done
+		d.spareMu.Lock()
 	}
-	d.spareMu.Lock()
-	sp := d.spareFS
-	if sp != nil && (image == "" || sp.image == image) {
-		d.spareFS = nil
-	} else {
-		sp = nil
+	var drop []*spareFS
+	for img, sp := range d.fs.spares {
+		if image == "" || img == image {
+			drop = append(drop, sp)
+			delete(d.fs.spares, img)
+		}
 	}
 	d.spareMu.Unlock()
-	if sp != nil {
+	for _, sp := range drop {
 		d.releaseSpareFS(sp)
 	}
 }
