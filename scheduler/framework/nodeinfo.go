@@ -15,9 +15,9 @@ func NewNodeInfo(node *api.Node, pods ...*api.Pod) *NodeInfo {
 // SetNode sets the node (allocatable, images) keeping the pods.
 func (n *NodeInfo) SetNode(node *api.Node) {
 	n.Node = node
-	n.nameFrom, n.name = node, ""
+	n.nameFrom, n.name, n.unschedulable, n.taints = node, "", false, nil
 	if node != nil {
-		n.name = node.Name
+		n.name, n.unschedulable, n.taints = node.Name, node.Spec.Unschedulable, node.Spec.Taints
 	}
 	n.Allocatable = Resource{}
 	// A new map, never changed afterwards: clones share it.
@@ -143,6 +143,8 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		ImageSizes:                   n.ImageSizes, // replaced, never changed, by SetNode
 		Generation:                   n.Generation,
 		name:                         n.name,
+		unschedulable:                n.unschedulable,
+		taints:                       n.taints,
 		nameFrom:                     n.nameFrom,
 	}
 	for k := range n.UsedPorts {

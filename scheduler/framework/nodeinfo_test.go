@@ -63,3 +63,33 @@ func TestNodeInfoName(t *testing.T) {
 		t.Fatalf("no node: Name() = %q", got)
 	}
 }
+
+// TestNodeInfoSpecFields: Unschedulable and Taints are the node's through
+// SetNode and Clone, and follow a Node set directly or in a literal.
+func TestNodeInfoSpecFields(t *testing.T) {
+	taint := []api.Taint{{Key: "k", Value: "v", Effect: api.TaintEffectNoSchedule}}
+	node := func(unschedulable bool, taints []api.Taint) *api.Node {
+		return &api.Node{ObjectMeta: api.ObjectMeta{Name: "n"}, Spec: api.NodeSpec{Unschedulable: unschedulable, Taints: taints}}
+	}
+	check := func(what string, n *NodeInfo, unschedulable bool, taints []api.Taint) {
+		t.Helper()
+		if got := n.Unschedulable(); got != unschedulable {
+			t.Errorf("%s: Unschedulable() = %t, want %t", what, got, unschedulable)
+		}
+		if got := n.Taints(); len(got) != len(taints) || (len(got) > 0 && got[0] != taints[0]) {
+			t.Errorf("%s: Taints() = %v, want %v", what, got, taints)
+		}
+	}
+	var nilInfo *NodeInfo
+	check("nil NodeInfo", nilInfo, false, nil)
+	n := NewNodeInfo(node(true, taint))
+	check("NewNodeInfo", n, true, taint)
+	check("clone", n.Clone(), true, taint)
+	n.SetNode(node(false, nil))
+	check("after SetNode", n, false, nil)
+	n.Node = node(true, taint)
+	check("Node set directly", n, true, taint)
+	check("literal", &NodeInfo{Node: node(true, taint)}, true, taint)
+	n.SetNode(nil)
+	check("SetNode(nil)", n, false, nil)
+}

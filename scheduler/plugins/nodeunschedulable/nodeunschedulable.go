@@ -55,7 +55,7 @@ func (*Plugin) Filter(_ context.Context, _ *framework.CycleState, pod *api.Pod, 
 	if node.Node == nil {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonUnknownNode)
 	}
-	if !node.Node.Spec.Unschedulable {
+	if !node.Unschedulable() {
 		return nil
 	}
 	if helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &unschedulableTaint) {

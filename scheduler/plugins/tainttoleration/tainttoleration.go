@@ -55,7 +55,7 @@ func (*Plugin) Filter(_ context.Context, _ *framework.CycleState, pod *api.Pod, 
 	if node.Node == nil {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNotMatch)
 	}
-	taint, found := helper.FindUntoleratedTaint(node.Node.Spec.Taints, pod.Spec.Tolerations, hardEffect)
+	taint, found := helper.FindUntoleratedTaint(node.Taints(), pod.Spec.Tolerations, hardEffect)
 	if !found {
 		return nil
 	}
@@ -102,8 +102,9 @@ func (*Plugin) Score(_ context.Context, state *framework.CycleState, pod *api.Po
 		return 0, nil
 	}
 	var n int64
-	for i := range node.Node.Spec.Taints {
-		t := &node.Node.Spec.Taints[i]
+	taints := node.Taints()
+	for i := range taints {
+		t := &taints[i]
 		if t.Effect == api.TaintEffectPreferNoSchedule && !helper.TolerationsTolerateTaint(tolerations, t) {
 			n++
 		}
