@@ -58,13 +58,8 @@ func BenchmarkCreateStart(b *testing.B) {
 		require.NoError(b, e.d.RemoveContainer(e.ctx, id))
 		// The spare monitor and root filesystem the start set off are
 		// made before runc's turn, which they would slow down.
-		deadline := time.Now().Add(10 * time.Second)
-		for !oci.SparesReady(e.d) {
-			if time.Now().After(deadline) {
-				b.Fatal("the driver's spares are not ready 10s after a start")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		require.Eventually(b, func() bool { return oci.SparesReady(e.d) }, 10*time.Second, time.Millisecond,
+			"the driver's spares are not ready after a start")
 		b.StartTimer()
 		return took
 	}

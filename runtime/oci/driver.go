@@ -79,7 +79,8 @@ func New(cfg Config) (*Driver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: cfg, log: cfg.Logger, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*container{}, userDBs: map[string]*userDB{}}
+	d := &Driver{cfg: cfg, log: cfg.Logger, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*container{}, userDBs: map[string]*userDB{},
+		fs: spareFSState{spares: map[string]*spareFS{}, making: map[string]chan struct{}{}}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -194,11 +195,12 @@ func (d *Driver) load() error {
 			// A spare root filesystem an earlier driver made and no
 			// container took.
 			d.releaseSpareDir(e.Name())
-		case os.Remove(c.dir) == nil:
-			// Empty: a spare's, from a crash before its marker was
-			// written or while it was being removed.
 		default:
-			d.log.Warn("oci: skipping a container directory with no readable record", "dir", e.Name(), "err", err)
+			// Empty (a spare's, from a crash before its marker was
+			// written or while it was being removed), it goes.
+			if os.Remove(c.dir) != nil {
+				d.log.Warn("oci: skipping a container directory with no readable record", "dir", e.Name(), "err", err)
+			}
 		}
 	}
 	return nil

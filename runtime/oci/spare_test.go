@@ -57,28 +57,19 @@ func TestSpareMonitor(t *testing.T) {
 // returns its process ID.
 func waitSpare(t *testing.T, d *oci.Driver, not int) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if pid := oci.SparePid(d); pid != 0 && pid != not {
-			return pid
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no new spare monitor after 10s (had %d)", not)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var pid int
+	require.Eventually(t, func() bool {
+		pid = oci.SparePid(d)
+		return pid != 0 && pid != not
+	}, 10*time.Second, 5*time.Millisecond, "no new spare monitor (had %d)", not)
+	return pid
 }
 
 // waitGone waits until process pid is gone (or a zombie).
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still runs after 10s", pid)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 5*time.Millisecond,
+		"process %d still runs", pid)
 }
 
 // alive says whether process pid runs and is not a zombie.
@@ -214,26 +205,17 @@ func assertSpareGone(t *testing.T, root, id string) {
 // other than not, and returns its container ID.
 func waitSpareFS(t *testing.T, d *oci.Driver, image, not string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if id := oci.SpareRootFS(d, image); id != "" && id != not {
-			return id
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no new spare root filesystem from %s after 10s (had %q)", image, not)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var id string
+	require.Eventually(t, func() bool {
+		id = oci.SpareRootFS(d, image)
+		return id != "" && id != not
+	}, 10*time.Second, 5*time.Millisecond, "no new spare root filesystem from %s (had %q)", image, not)
+	return id
 }
 
 // waitIdle waits until d is making no spare root filesystem.
 func waitIdle(t *testing.T, d *oci.Driver) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !oci.SpareRootFSIdle(d) {
-		if time.Now().After(deadline) {
-			t.Fatal("the driver is still making a spare root filesystem after 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return oci.SpareRootFSIdle(d) }, 10*time.Second, 5*time.Millisecond,
+		"the driver is still making a spare root filesystem")
 }

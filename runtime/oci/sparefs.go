@@ -89,9 +89,6 @@ func (d *Driver) refillSpareFS(image string) {
 			delete(fs.spares, old)
 		}
 	}
-	if fs.making == nil {
-		fs.making, fs.spares = map[string]chan struct{}{}, map[string]*spareFS{}
-	}
 	done := make(chan struct{})
 	fs.making[image] = done
 	d.spareWG.Add(1)
@@ -99,7 +96,7 @@ func (d *Driver) refillSpareFS(image string) {
 		defer d.spareWG.Done()
 		defer close(done)
 		for _, sp := range evict {
-			d.releaseSpareFS(sp)
+			d.releaseSpareDir(sp.id)
 		}
 		sp, err := d.makeSpareFS(image)
 		d.spareMu.Lock()
@@ -114,7 +111,7 @@ func (d *Driver) refillSpareFS(image string) {
 			return
 		}
 		if !keep {
-			d.releaseSpareFS(sp)
+			d.releaseSpareDir(sp.id)
 		}
 	}()
 }
@@ -137,11 +134,6 @@ func (d *Driver) makeSpareFS(image string) (*spareFS, error) {
 		return nil, err
 	}
 	return &spareFS{id: id, image: image, rootfs: rootfs}, nil
-}
-
-// releaseSpareFS releases a spare root filesystem nobody took.
-func (d *Driver) releaseSpareFS(sp *spareFS) {
-	d.releaseSpareDir(sp.id)
 }
 
 // releaseSpareDir releases the spare root filesystem of container
@@ -180,6 +172,6 @@ func (d *Driver) dropSpareFS(image string) {
 	}
 	d.spareMu.Unlock()
 	for _, sp := range drop {
-		d.releaseSpareFS(sp)
+		d.releaseSpareDir(sp.id)
 	}
 }

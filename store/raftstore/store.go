@@ -965,8 +965,6 @@ func checkSnapshots(dir string, snaps raft.SnapshotStore, retain int, log *slog.
 			return fmt.Errorf("raftstore: snapshot %s does not read (%v); refusing to start", metaPath, err)
 		}
 	}
-	// Newest first, in raft's order.
-	slices.SortFunc(sound, func(a, b raft.SnapshotMeta) int { return -compareSnapshots(a, b) })
 	for _, h := range headless {
 		newer := 0
 		for _, m := range sound {
@@ -984,9 +982,11 @@ func checkSnapshots(dir string, snaps raft.SnapshotStore, retain int, log *slog.
 	if err != nil {
 		return fmt.Errorf("raftstore: list snapshots in %s: %w", dir, err)
 	}
-	if len(sound) > 0 && (len(list) == 0 || list[0].ID != sound[0].ID) {
-		return fmt.Errorf("raftstore: snapshot %s is the newest, but raft does not read it; refusing to start",
-			filepath.Join(dir, sound[0].ID, "meta.json"))
+	if len(sound) > 0 {
+		if newest := slices.MaxFunc(sound, compareSnapshots); len(list) == 0 || list[0].ID != newest.ID {
+			return fmt.Errorf("raftstore: snapshot %s is the newest, but raft does not read it; refusing to start",
+				filepath.Join(dir, newest.ID, "meta.json"))
+		}
 	}
 	if len(list) > 0 {
 		// Open reads the whole snapshot and checks it against its CRC.
