@@ -46,6 +46,25 @@ func wantLine(t *testing.T, out, line string) {
 	t.Errorf("no line %q in:\n%s", line, out)
 }
 
+// waitRolledOut waits until the controllers have rolled Deployment name in
+// ns out to its latest generation with want replicas, all of them updated,
+// ready and available: from then on nothing writes it by itself.
+func waitRolledOut(t *testing.T, ns, name string, want int32) {
+	t.Helper()
+	cs := clientset(t)
+	eventually(t, func(ctx context.Context) (bool, string) {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		s := d.Status
+		return s.ObservedGeneration >= d.Generation && s.Replicas == want && s.UpdatedReplicas == want &&
+				s.ReadyReplicas == want && s.AvailableReplicas == want,
+			fmt.Sprintf("deployment %s: generation %d, status %+v; want it observed with %d replicas, all updated, ready and available",
+				name, d.Generation, s, want)
+	})
+}
+
 // wantMatch fails the test unless out matches the regular expression re.
 func wantMatch(t *testing.T, out, re string) {
 	t.Helper()
@@ -230,14 +249,7 @@ func TestKubectlGet(t *testing.T) {
 	deployment := `(?m)^web\s+0/2\s+0\s+0\s+\S+$`
 	if target == targetUp {
 		deployment = `(?m)^web\s+2/2\s+2\s+2\s+\S+$`
-		eventually(t, func(ctx context.Context) (bool, string) {
-			d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			return d.Status.AvailableReplicas == 2 && d.Status.UpdatedReplicas == 2 && d.Status.ReadyReplicas == 2,
-				fmt.Sprintf("deployment web: status %+v, want 2 ready, updated and available", d.Status)
-		})
+		waitRolledOut(t, ns, "web", 2)
 	}
 
 	tests := []struct {
@@ -624,6 +636,13 @@ func TestKubectlPatch(t *testing.T) {
 		})
 	}
 	t.Run("no change", func(t *testing.T) {
+		// kubectl says "no change" when the object it read before the
+		// patch equals the one the patch returns: drover up's deployment
+		// controller, rolling out the patches above, must have finished
+		// writing the status first.
+		if target == targetUp {
+			waitRolledOut(t, ns, "web", 2)
+		}
 		res := mustKubectl(t, "patch", "-n", ns, "deployment", "web", "-p", `{"spec":{"replicas":2}}`)
 		wantLine(t, res.stdout, "deployment.apps/web patched (no change)")
 	})
