@@ -66,8 +66,10 @@ type Config struct {
 	// of pods that failed: it doubles per attempt. 0 means 1 and 10.
 	PodInitialBackoffSeconds int64 `json:"podInitialBackoffSeconds,omitempty"`
 	PodMaxBackoffSeconds     int64 `json:"podMaxBackoffSeconds,omitempty"`
-	// Parallelism is how many goroutines run Filter and Score across the
-	// nodes. 0 means GOMAXPROCS.
+	// Parallelism is the most goroutines Filter and Score run on across
+	// the nodes. 0 means GOMAXPROCS. A phase is spread over them only
+	// while that has measured faster than running it on one goroutine
+	// (see the package documentation, The cycle); 1 never spreads.
 	Parallelism int `json:"parallelism,omitempty"`
 	// Explanations is how many pods' last attempt (per-node verdicts and
 	// scores) Explain keeps, least recently scheduled first out. 0 means

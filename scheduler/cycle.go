@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/scheduler/framework"
@@ -400,30 +401,43 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 	}
 	// The scratch space is indexed in the order nodes are handed out
 	// (i, node (start+i)%n); parallelize hands out a prefix [0, handed).
+	// A verdict takes the node's name while Filter has the node in the
+	// cache.
 	scratch := getFilterScratch(n)
-	statuses, done := scratch.statuses, scratch.done
+	looked, done := scratch.verdicts, scratch.done
 	var handed, found atomic.Int64
 	defer func() { putFilterScratch(scratch, int(handed.Load())) }()
 	var firstErr atomic.Pointer[framework.Status]
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	nominator := f.cycleNominator()
-	parallelize(fctx, f.deps.parallelism, n, func(i int) bool {
-		storeMax(&handed, int64(i)+1)
-		if found.Load() >= int64(want) || firstErr.Load() != nil {
-			return false
-		}
-		s := f.filterNominatedBy(fctx, nominator, state, pod, nodes[(start+i)%n], filters)
-		statuses[i] = s
-		done[i] = true
-		if s.IsSuccess() {
-			found.Add(1)
-		} else if !s.IsRejected() {
-			firstErr.CompareAndSwap(nil, s)
-			return false
+	m, workers, planned := f.filterFan.plan(f.deps.parallelism, want)
+	began := time.Now()
+	parallelize(fctx, workers, n, func(lo, hi int) bool {
+		storeMax(&handed, int64(hi))
+		// Passes in this chunk are counted here and added to found once:
+		// an atomic add per node would bounce found's cache line between
+		// the workers on every node.
+		passed := int64(0)
+		defer func() { found.Add(passed) }()
+		for i := lo; i < hi; i++ {
+			if found.Load()+passed >= int64(want) || firstErr.Load() != nil {
+				return false
+			}
+			node := nodes[(start+i)%n]
+			s := f.filterNominatedBy(fctx, nominator, state, pod, node, filters)
+			looked[i] = NodeVerdict{Node: node.Name(), Status: s}
+			done[i] = true
+			if s.IsSuccess() {
+				passed++
+			} else if !s.IsRejected() {
+				firstErr.CompareAndSwap(nil, s)
+				return false
+			}
 		}
 		return true
 	})
+	took := time.Since(began)
 	if s := firstErr.Load(); s != nil {
 		return nil, nil, s
 	}
@@ -432,10 +446,13 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 	for i, d := range done[:k] {
 		if d {
 			evaluated++
-			if statuses[i].IsSuccess() {
+			if looked[i].Status.IsSuccess() {
 				passed++
 			}
 		}
+	}
+	if planned {
+		f.filterFan.done(m, evaluated, took)
 	}
 	feasible := make([]*framework.NodeInfo, 0, min(passed, want))
 	verdicts := make([]NodeVerdict, 0, evaluated)
@@ -446,13 +463,13 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 		}
 		idx := (start + i) % n
 		last = idx
-		if statuses[i].IsSuccess() {
+		if looked[i].Status.IsSuccess() {
 			if len(feasible) >= want {
 				continue // looked at by a worker after enough were found
 			}
 			feasible = append(feasible, nodes[idx])
 		}
-		verdicts = append(verdicts, NodeVerdict{Node: nodes[idx].Name(), Status: statuses[i]})
+		verdicts = append(verdicts, looked[i])
 	}
 	f.nextStart.Store(int64((last + 1) % n))
 	return feasible, verdicts, nil
@@ -469,9 +486,9 @@ func storeMax(v *atomic.Int64, x int64) {
 }
 
 // filterScratch is filterNodes' per-node working space, pooled: at 5,000
-// nodes it is 45 KB a cycle that would otherwise be garbage.
+// nodes it is 125 KB a cycle that would otherwise be garbage.
 type filterScratch struct {
-	statuses []*framework.Status
+	verdicts []NodeVerdict
 	done     []bool
 }
 
@@ -480,18 +497,18 @@ var filterScratchPool sync.Pool // of *filterScratch
 // getFilterScratch returns zeroed scratch space for n nodes.
 func getFilterScratch(n int) *filterScratch {
 	sc, _ := filterScratchPool.Get().(*filterScratch)
-	if sc == nil || cap(sc.statuses) < n {
-		return &filterScratch{statuses: make([]*framework.Status, n), done: make([]bool, n)}
+	if sc == nil || cap(sc.verdicts) < n {
+		return &filterScratch{verdicts: make([]NodeVerdict, n), done: make([]bool, n)}
 	}
-	sc.statuses, sc.done = sc.statuses[:n], sc.done[:n]
+	sc.verdicts, sc.done = sc.verdicts[:n], sc.done[:n]
 	return sc
 }
 
 // putFilterScratch zeroes the first used entries of sc (the rest are
-// still zero), so that it keeps no Status alive, and returns it to the
+// still zero), so that it keeps no Status or name alive, and returns it to the
 // pool.
 func putFilterScratch(sc *filterScratch, used int) {
-	clear(sc.statuses[:used])
+	clear(sc.verdicts[:used])
 	clear(sc.done[:used])
 	filterScratchPool.Put(sc)
 }
@@ -558,18 +575,25 @@ func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState,
 	var firstErr atomic.Pointer[framework.Status]
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	parallelize(sctx, f.deps.parallelism, len(nodes), func(i int) bool {
-		name := nodes[i].Name()
-		for j, pl := range plugins {
-			v, s := pl.p.Score(sctx, state, pod, nodes[i])
-			if !s.IsSuccess() {
-				firstErr.CompareAndSwap(nil, framework.AsStatus(fmt.Errorf("Score %s on node %s: %w", pl.p.Name(), name, s.Err())).WithPlugin(pl.p.Name()))
-				return false
+	m, workers, planned := f.scoreFan.plan(f.deps.parallelism, len(nodes))
+	began := time.Now()
+	parallelize(sctx, workers, len(nodes), func(lo, hi int) bool {
+		for i := lo; i < hi; i++ {
+			name := nodes[i].Name()
+			for j, pl := range plugins {
+				v, s := pl.p.Score(sctx, state, pod, nodes[i])
+				if !s.IsSuccess() {
+					firstErr.CompareAndSwap(nil, framework.AsStatus(fmt.Errorf("Score %s on node %s: %w", pl.p.Name(), name, s.Err())).WithPlugin(pl.p.Name()))
+					return false
+				}
+				ss.perPlugin[j][i] = framework.NodeScore{Name: name, Score: v}
 			}
-			ss.perPlugin[j][i] = framework.NodeScore{Name: name, Score: v}
 		}
 		return true
 	})
+	if planned {
+		f.scoreFan.done(m, len(nodes), time.Since(began))
+	}
 	if s := firstErr.Load(); s != nil {
 		ss.release()
 		return nil, s
@@ -718,17 +742,20 @@ func (f *Framework) selectHost(totals []int64) int {
 	return best
 }
 
-// parallelize calls fn(i) for i in [0, n) from up to workers goroutines,
-// handing out indexes in order, until they are used up, fn returns false,
-// or ctx ends. With one worker (or one item) it runs on the caller's
-// goroutine.
-func parallelize(ctx context.Context, workers, n int, fn func(i int) bool) {
-	if workers > n {
-		workers = n
-	}
+// parallelize calls fn(lo, hi) on consecutive chunks [lo, hi) of [0, n),
+// handed out in order to up to workers goroutines (the caller's among
+// them), until the chunks are used up, fn returns false, or ctx ends. A
+// chunk is a few dozen items, so that the workers meet on the shared
+// counter once per chunk rather than once per item and write to
+// different parts of the caller's per-item slices. With one worker (or
+// one chunk) it runs on the caller's goroutine alone.
+func parallelize(ctx context.Context, workers, n int, fn func(lo, hi int) bool) {
+	size := chunkSize(workers, n)
+	chunks := (n + size - 1) / size
+	workers = min(workers, chunks)
 	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			if ctx.Err() != nil || !fn(i) {
+		for lo := 0; lo < n; lo += size {
+			if ctx.Err() != nil || !fn(lo, min(lo+size, n)) {
 				return
 			}
 		}
@@ -736,22 +763,35 @@ func parallelize(ctx context.Context, workers, n int, fn func(i int) bool) {
 	}
 	var next atomic.Int64
 	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for !stop.Load() && ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if !fn(i) {
-					stop.Store(true)
-					return
-				}
+	work := func() {
+		for !stop.Load() && ctx.Err() == nil {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
 			}
-		})
+			lo := c * size
+			if !fn(lo, min(lo+size, n)) {
+				stop.Store(true)
+				return
+			}
+		}
 	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
+}
+
+// maxChunk bounds parallelize's chunks: a worker that finds the work done
+// (enough feasible nodes) has at most this many items in hand.
+const maxChunk = 32
+
+// chunkSize is the size of parallelize's chunks for n items and workers:
+// about eight chunks a worker, between 1 and maxChunk items.
+func chunkSize(workers, n int) int {
+	return max(1, min(maxChunk, n/(8*max(workers, 1))))
 }
 
 // NewSnapshot returns the snapshot of nodes with pods on them (placed by

@@ -45,7 +45,12 @@
 // the pure part of the cycle, which a test can call on any snapshot. It
 // filters the nodes in parallel, stopping once enough are feasible (an
 // adaptive share on large clusters: NumFeasibleNodesToFind), scores the
-// feasible ones in parallel and picks the best, at random among ties. The
+// feasible ones in parallel and picks the best, at random among ties.
+// Each of the two phases runs spread over Parallelism goroutines or on the
+// cycle's own, whichever the scheduler has measured to take less time per
+// node on this machine (spreading wakes threads and moves the nodes' data
+// between caches; on a small or busy machine that costs more than it
+// saves), trying the other now and then to notice a change. The
 // pod is then assumed in the cache (so the next cycle counts it), Reserve
 // and Permit run, and a goroutine of its own binds it: it waits for
 // Permit, then PreBind, Bind, PostBind. A failure there undoes the

@@ -24,8 +24,8 @@ type FrameworkOptions struct {
 	Registry Registry
 	// Client is what plugins write through (Handle.Client).
 	Client framework.Client
-	// Parallelism is how many goroutines run Filter and Score. 0 means
-	// GOMAXPROCS.
+	// Parallelism is the most goroutines Filter and Score run on. 0
+	// means GOMAXPROCS. See Config.Parallelism.
 	Parallelism int
 	// PercentageOfNodesToScore is the profile's default (0: adaptive).
 	PercentageOfNodesToScore int32
@@ -74,6 +74,9 @@ type Framework struct {
 	nextStart atomic.Int64 // where the next Filter pass starts, for fairness
 	snapshot  atomic.Pointer[snapshotBox]
 	randMu    sync.Mutex
+	// filterFan and scoreFan choose whether Filter and Score run spread
+	// over the nodes in parallel or on the cycle's goroutine (fanout.go).
+	filterFan, scoreFan fanOut
 }
 
 type snapshotBox struct{ s framework.Snapshot }

@@ -20,8 +20,10 @@ func (n *NodeInfo) SetNode(node *api.Node) {
 		n.name, n.unschedulable, n.taints = node.Name, node.Spec.Unschedulable, node.Spec.Taints
 	}
 	n.Allocatable = Resource{}
-	// A new map, never changed afterwards: clones share it.
-	n.ImageSizes = make(map[string]int64)
+	// A new map, never changed afterwards: clones share it. Nil for a
+	// node that reports no images, so that ImageLocality's len on every
+	// node it scores does not read a map header for nothing.
+	n.ImageSizes = nil
 	if node != nil {
 		alloc := node.Status.Allocatable
 		if len(alloc) == 0 {
@@ -30,6 +32,9 @@ func (n *NodeInfo) SetNode(node *api.Node) {
 		n.Allocatable = NewResource(alloc)
 		for _, img := range node.Status.Images {
 			for _, name := range img.Names {
+				if n.ImageSizes == nil {
+					n.ImageSizes = make(map[string]int64)
+				}
 				n.ImageSizes[name] = img.SizeBytes
 			}
 		}

@@ -306,7 +306,7 @@ type NodeInfo struct {
 	// UsedPorts are the host ports in use.
 	UsedPorts map[HostPort]struct{}
 	// ImageSizes are the sizes of the images present, by name (every
-	// name of each image).
+	// name of each image); nil when there are none.
 	ImageSizes map[string]int64
 	// Generation changes whenever the NodeInfo changes.
 	Generation int64

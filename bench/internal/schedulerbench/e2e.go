@@ -230,7 +230,7 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 		}
 	}
 
-	sched, err := scheduler.New(scheduler.Config{Client: c, Logger: cfg.SchedulerLog})
+	sched, err := scheduler.New(scheduler.Config{Client: c, Logger: cfg.SchedulerLog, Parallelism: cfg.Parallelism})
 	if err != nil {
 		r.Err = err
 		return r

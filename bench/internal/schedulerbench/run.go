@@ -30,6 +30,8 @@ type Config struct {
 	// RaftInflight is the Raft store's MaxInflight in e2e mode (0: its
 	// default): how many group-commit entries may be in flight at once.
 	RaftInflight int
+	// Parallelism is the scheduler's Parallelism (0: its default).
+	Parallelism int
 	// Progress, if set, receives a line per cell as it starts and ends.
 	Progress io.Writer
 	// SchedulerLog receives the e2e scheduler's log lines (nil: none).

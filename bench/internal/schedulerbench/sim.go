@@ -25,7 +25,7 @@ func runSim(ctx context.Context, cfg Config, sc Scenario) Result {
 			p.UID = api.UID(fmt.Sprintf("uid-existing-%d", i))
 		}
 	}
-	sim, err := scheduler.NewSimulator(scheduler.Config{}, nodes, existing)
+	sim, err := scheduler.NewSimulator(scheduler.Config{Parallelism: cfg.Parallelism}, nodes, existing)
 	if err != nil {
 		r.Err = err
 		return r
