@@ -93,6 +93,14 @@ func (fo *fanOut) start() {
 	}
 }
 
+// String returns the mode's name, as the metrics label it.
+func (m mode) String() string {
+	if m == serial {
+		return "serial"
+	}
+	return "spread"
+}
+
 // workers returns how many goroutines mode m runs a phase on.
 func (m mode) workers(max int) int {
 	if m == serial {

@@ -2,10 +2,13 @@ package scheduler
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // runPhases plans and completes phases over n items whose time per item
@@ -174,4 +177,44 @@ func TestParallelizeStops(t *testing.T) {
 		t.Errorf("chunk [%d, %d) handed out after the context ended", lo, hi)
 		return true
 	})
+}
+
+func TestFanOutMetrics(t *testing.T) {
+	fw, err := NewFramework(Profile{SchedulerName: DefaultSchedulerName}, FrameworkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPhases(&fw.filterFan, 10000, 500, [numModes]time.Duration{100, 300}) // serial wins
+	runPhases(&fw.scoreFan, 10000, 500, [numModes]time.Duration{400, 200})  // spread wins
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(fanOutCollector{map[string]*Framework{DefaultSchedulerName: fw}}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, lp := range m.GetLabel() {
+				key += " " + lp.GetName() + "=" + lp.GetValue()
+			}
+			got[key] = m.GetGauge().GetValue()
+		}
+	}
+	// The mode not in use was last measured by its trial: its average
+	// is that trial's.
+	want := map[string]float64{
+		"drover_scheduler_phase_spread phase=filter profile=default-scheduler":                   0,
+		"drover_scheduler_phase_spread phase=score profile=default-scheduler":                    1,
+		"drover_scheduler_phase_node_seconds mode=serial phase=filter profile=default-scheduler": 100e-9,
+		"drover_scheduler_phase_node_seconds mode=spread phase=filter profile=default-scheduler": 300e-9,
+		"drover_scheduler_phase_node_seconds mode=serial phase=score profile=default-scheduler":  400e-9,
+		"drover_scheduler_phase_node_seconds mode=spread phase=score profile=default-scheduler":  200e-9,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("metrics:\n%v\nwant\n%v", got, want)
+	}
 }

@@ -120,7 +120,7 @@ func New(cfg Config) (*Scheduler, error) {
 	for _, fw := range s.profiles {
 		fw.SetNominator(s.queue)
 	}
-	if s.metrics, err = newMetrics(cfg.Registerer, s.queue); err != nil {
+	if s.metrics, err = newMetrics(cfg.Registerer, s.queue, s.profiles); err != nil {
 		return nil, fmt.Errorf("scheduler: metrics: %w", err)
 	}
 
