@@ -411,13 +411,17 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	nominator := f.cycleNominator()
-	m, workers, planned := f.filterFan.plan(f.deps.parallelism, want)
+	t, workers := f.filterFan.plan(f.deps.parallelism, want)
 	began := time.Now()
-	parallelize(fctx, workers, n, func(lo, hi int) bool {
+	// Chunks are sized by the work to do (want nodes), not by the nodes
+	// there are: a worker goes on with its chunk until it sees enough.
+	parallelize(fctx, workers, n, chunkSize(workers, want), func(lo, hi int) bool {
 		storeMax(&handed, int64(hi))
-		// Passes in this chunk are counted here and added to found once:
-		// an atomic add per node would bounce found's cache line between
-		// the workers on every node.
+		// Passes are counted here and added to found every flushPasses
+		// (and at the end): an atomic add per node would bounce found's
+		// cache line between the workers on every node, and one per
+		// chunk would hide the others' passes too long (each worker
+		// filtering nodes past the cut-off).
 		passed := int64(0)
 		defer func() { found.Add(passed) }()
 		for i := lo; i < hi; i++ {
@@ -429,7 +433,10 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 			looked[i] = NodeVerdict{Node: node.Name(), Status: s}
 			done[i] = true
 			if s.IsSuccess() {
-				passed++
+				if passed++; passed == flushPasses {
+					found.Add(passed)
+					passed = 0
+				}
 			} else if !s.IsRejected() {
 				firstErr.CompareAndSwap(nil, s)
 				return false
@@ -451,9 +458,6 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 			}
 		}
 	}
-	if planned {
-		f.filterFan.done(m, evaluated, took)
-	}
 	feasible := make([]*framework.NodeInfo, 0, min(passed, want))
 	verdicts := make([]NodeVerdict, 0, evaluated)
 	last := start
@@ -472,6 +476,9 @@ func (f *Framework) filterNodes(ctx context.Context, state *framework.CycleState
 		verdicts = append(verdicts, looked[i])
 	}
 	f.nextStart.Store(int64((last + 1) % n))
+	// Measured per node the cycle needed: nodes a worker filtered past
+	// the cut-off are the mode's waste, not its work.
+	f.filterFan.done(t, len(verdicts), took)
 	return feasible, verdicts, nil
 }
 
@@ -575,9 +582,9 @@ func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState,
 	var firstErr atomic.Pointer[framework.Status]
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m, workers, planned := f.scoreFan.plan(f.deps.parallelism, len(nodes))
+	t, workers := f.scoreFan.plan(f.deps.parallelism, len(nodes))
 	began := time.Now()
-	parallelize(sctx, workers, len(nodes), func(lo, hi int) bool {
+	parallelize(sctx, workers, len(nodes), chunkSize(workers, len(nodes)), func(lo, hi int) bool {
 		for i := lo; i < hi; i++ {
 			name := nodes[i].Name()
 			for j, pl := range plugins {
@@ -591,12 +598,12 @@ func (f *Framework) scoreNodes(ctx context.Context, state *framework.CycleState,
 		}
 		return true
 	})
-	if planned {
-		f.scoreFan.done(m, len(nodes), time.Since(began))
-	}
 	if s := firstErr.Load(); s != nil {
 		ss.release()
 		return nil, s
+	}
+	if ctx.Err() == nil {
+		f.scoreFan.done(t, len(nodes), time.Since(began))
 	}
 	for j, pl := range plugins {
 		if ext := pl.p.ScoreExtensions(); ext != nil {
@@ -744,13 +751,13 @@ func (f *Framework) selectHost(totals []int64) int {
 
 // parallelize calls fn(lo, hi) on consecutive chunks [lo, hi) of [0, n),
 // handed out in order to up to workers goroutines (the caller's among
-// them), until the chunks are used up, fn returns false, or ctx ends. A
-// chunk is a few dozen items, so that the workers meet on the shared
-// counter once per chunk rather than once per item and write to
-// different parts of the caller's per-item slices. With one worker (or
-// one chunk) it runs on the caller's goroutine alone.
-func parallelize(ctx context.Context, workers, n int, fn func(lo, hi int) bool) {
-	size := chunkSize(workers, n)
+// them), until the chunks are used up, fn returns false, or ctx ends.
+// Chunks are size items (chunkSize: a few dozen), so that the workers meet
+// on the shared counter once per chunk rather than once per item and
+// write to different parts of the caller's per-item slices. With one
+// worker (or one chunk) it runs on the caller's goroutine alone.
+func parallelize(ctx context.Context, workers, n, size int, fn func(lo, hi int) bool) {
+	size = max(size, 1)
 	chunks := (n + size - 1) / size
 	workers = min(workers, chunks)
 	if workers <= 1 {
@@ -784,12 +791,15 @@ func parallelize(ctx context.Context, workers, n int, fn func(lo, hi int) bool) 
 	wg.Wait()
 }
 
-// maxChunk bounds parallelize's chunks: a worker that finds the work done
-// (enough feasible nodes) has at most this many items in hand.
+// maxChunk bounds parallelize's chunks.
 const maxChunk = 32
 
-// chunkSize is the size of parallelize's chunks for n items and workers:
-// about eight chunks a worker, between 1 and maxChunk items.
+// flushPasses is how many feasible nodes a Filter worker finds before it
+// adds them to the count the others see.
+const flushPasses = 8
+
+// chunkSize is the size of parallelize's chunks for n items of work and
+// workers: about eight chunks a worker, between 1 and maxChunk items.
 func chunkSize(workers, n int) int {
 	return max(1, min(maxChunk, n/(8*max(workers, 1))))
 }

@@ -28,14 +28,23 @@ type fanOut struct {
 	mu sync.Mutex
 	// cost is each mode's average time per node; 0: not measured yet.
 	cost [numModes]time.Duration
-	// use is the mode in use.
+	// use is the mode in use; every is 0 until the first phase planned.
 	use mode
-	// trial is how many phases of the current trial of the other mode
-	// are left to hand out; 0: none under way.
-	trial int
+	// trying says a trial of the other mode is under way: trial numbers
+	// it, and samples counts the results it has had. A result of an
+	// earlier trial, or of a phase in use before a switch, is dropped.
+	trying         bool
+	trial, samples int
 	// until is how many phases in use come before the next trial;
 	// every is the interval it is reset to.
 	until, every int
+}
+
+// ticket is what plan hands a phase and done takes back.
+type ticket struct {
+	mode    mode
+	planned bool // false: too small to spread, not measured
+	trial   int  // the trial the phase is part of; 0: a phase in use
 }
 
 // mode is how a phase runs.
@@ -61,36 +70,34 @@ const costWeight = 0.25
 // full chunks.
 const minSpread = 2 * maxChunk
 
-// plan returns the mode and the workers for a phase over n items with at
-// most max workers. A phase of fewer than minSpread items runs serially
-// and is not measured (planned is false).
-func (fo *fanOut) plan(max, n int) (m mode, workers int, planned bool) {
+// plan returns the ticket and the workers for a phase over n items with
+// at most max workers. A phase of fewer than minSpread items runs serially
+// and is not measured.
+func (fo *fanOut) plan(max, n int) (ticket, int) {
 	if max <= 1 || n < minSpread {
-		return serial, 1, false
+		return ticket{mode: serial}, 1
 	}
 	fo.mu.Lock()
 	defer fo.mu.Unlock()
-	fo.start()
-	if fo.trial == 0 {
+	if fo.every == 0 {
+		// First use: spread, measured over a first interval, then the
+		// first trial of serial.
+		fo.use, fo.every, fo.until = spread, minTrialEvery, minTrialEvery
+	}
+	if !fo.trying {
 		if fo.until > 0 {
 			fo.until--
-			return fo.use, fo.use.workers(max), true
+			return ticket{mode: fo.use, planned: true}, fo.use.workers(max)
 		}
 		// The other mode's average is from its last trial, long ago:
 		// this trial measures it afresh.
-		fo.trial, fo.cost[1-fo.use] = trialPhases, 0
+		fo.trying, fo.samples, fo.cost[1-fo.use] = true, 0, 0
+		fo.trial++
 	}
-	fo.trial--
-	m = 1 - fo.use
-	return m, m.workers(max), true
-}
-
-// start sets a fanOut never used up: spread is in use, and the first
-// trial of serial starts at once. fo.mu is held.
-func (fo *fanOut) start() {
-	if fo.every == 0 {
-		fo.use, fo.every = spread, minTrialEvery
-	}
+	// Until the trial has its results (a phase that fails gives none),
+	// the phases are the trial's.
+	m := 1 - fo.use
+	return ticket{mode: m, planned: true, trial: fo.trial}, m.workers(max)
 }
 
 // String returns the mode's name, as the metrics label it.
@@ -109,37 +116,49 @@ func (m mode) workers(max int) int {
 	return max
 }
 
-// done records that a phase planned in mode m took took over n items (the
-// items it got to: Filter stops once it has enough feasible nodes).
-func (fo *fanOut) done(m mode, n int, took time.Duration) {
-	if n <= 0 {
+// done records that the phase of ticket t took took over n nodes (the
+// nodes the cycle needed: Filter stops once it has enough feasible
+// nodes). A phase that failed is not recorded.
+func (fo *fanOut) done(t ticket, n int, took time.Duration) {
+	if !t.planned || n <= 0 {
 		return
 	}
 	per := took / time.Duration(n)
 	fo.mu.Lock()
 	defer fo.mu.Unlock()
-	if c := fo.cost[m]; c == 0 {
-		fo.cost[m] = per
-	} else {
-		fo.cost[m] = c + time.Duration(costWeight*float64(per-c))
+	switch {
+	case t.trial == 0 && t.mode == fo.use:
+	case t.trial != 0 && fo.trying && t.trial == fo.trial:
+		fo.samples++
+	default:
+		return // a phase of an earlier trial, or in use before a switch
 	}
-	if m == fo.use || fo.trial > 0 {
+	if c := fo.cost[t.mode]; c == 0 {
+		fo.cost[t.mode] = per
+	} else {
+		fo.cost[t.mode] = c + time.Duration(costWeight*float64(per-c))
+	}
+	if t.trial == 0 || fo.samples < trialPhases {
 		return
 	}
 	// The trial is over: keep the better mode.
-	if fo.cost[fo.use] == 0 || fo.cost[m] < fo.cost[fo.use] {
-		fo.use, fo.every = m, minTrialEvery
+	fo.trying = false
+	if fo.cost[t.mode] < fo.cost[fo.use] {
+		fo.use, fo.every = t.mode, minTrialEvery
 	} else {
 		fo.every = min(2*fo.every, maxTrialEvery)
 	}
 	fo.until = fo.every
 }
 
-// state returns the mode in use and each mode's average time per node,
-// for tests and metrics.
+// state returns the mode in use (serial before any phase was planned:
+// until then every phase runs serially) and each mode's average time per
+// node, for tests and metrics.
 func (fo *fanOut) state() (mode, [numModes]time.Duration) {
 	fo.mu.Lock()
 	defer fo.mu.Unlock()
-	fo.start()
+	if fo.every == 0 {
+		return serial, fo.cost
+	}
 	return fo.use, fo.cost
 }

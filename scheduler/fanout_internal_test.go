@@ -2,28 +2,34 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/scheduler/framework"
 )
 
 // runPhases plans and completes phases over n items whose time per item
 // in each mode is perItem, and returns how many ran in each mode.
 func runPhases(fo *fanOut, phases, n int, perItem [numModes]time.Duration) (count [numModes]int) {
 	for range phases {
-		m, workers, planned := fo.plan(4, n)
-		if !planned {
+		tk, workers := fo.plan(4, n)
+		if !tk.planned {
 			panic("a phase of enough items was not planned")
 		}
-		if want := m.workers(4); workers != want {
+		if want := tk.mode.workers(4); workers != want {
 			panic("workers do not match the mode")
 		}
-		count[m]++
-		fo.done(m, n, perItem[m]*time.Duration(n))
+		count[tk.mode]++
+		fo.done(tk, n, perItem[tk.mode]*time.Duration(n))
 	}
 	return count
 }
@@ -45,10 +51,10 @@ func TestFanOutKeepsTheFasterMode(t *testing.T) {
 				t.Fatalf("in use: mode %d, want %d (costs %v)", use, tc.want, cost)
 			}
 			// The slower mode's trials back off: 4 phases each, at
-			// intervals doubling from 8 to 1,024, so about ten of them in
-			// 10,000 phases, and the first measures.
-			if slow := count[1-tc.want]; slow > 4*(1+8+10) {
-				t.Errorf("the slower mode ran %d of 10,000 phases, want at most %d", slow, 4*(1+8+10))
+			// intervals doubling from 8 to 1,024, so about eighteen of
+			// them in 10,000 phases (and spread's first 8).
+			if slow := count[1-tc.want]; slow > 8+4*18 {
+				t.Errorf("the slower mode ran %d of 10,000 phases, want at most %d", slow, 8+4*18)
 			}
 			if cost[tc.want] != tc.perItem[tc.want] {
 				t.Errorf("average time per item of the mode in use: %v, want %v", cost[tc.want], tc.perItem[tc.want])
@@ -85,11 +91,10 @@ func TestFanOutTrialIntervals(t *testing.T) {
 		var out []int
 		gap := 0
 		for len(out) < k {
-			use, _ := fo.state()
-			m, _, _ := fo.plan(2, 500)
-			fo.done(m, 500, perItem[m]*500)
+			tk, _ := fo.plan(2, 500)
+			fo.done(tk, 500, perItem[tk.mode]*500)
 			switch {
-			case m == use:
+			case tk.trial == 0:
 				gap++
 			case gap > 0:
 				out = append(out, gap)
@@ -98,10 +103,11 @@ func TestFanOutTrialIntervals(t *testing.T) {
 		}
 		return out
 	}
-	// The first trial, of serial, comes at once and wins; each trial of
-	// spread after it loses and doubles the interval, up to the longest.
+	// Spread is in use for the first 8 phases; the first trial, of
+	// serial, wins; each trial of spread after it loses and doubles the
+	// interval, up to the longest.
 	got := gaps(10, [numModes]time.Duration{100, 300})
-	if want := []int{8, 16, 32, 64, 128, 256, 512, 1024, 1024, 1024}; !slices.Equal(got, want) {
+	if want := []int{8, 8, 16, 32, 64, 128, 256, 512, 1024, 1024}; !slices.Equal(got, want) {
 		t.Fatalf("phases between trials: %v, want %v", got, want)
 	}
 	// Spread becomes faster: its next trial wins, and the interval
@@ -115,15 +121,52 @@ func TestFanOutTrialIntervals(t *testing.T) {
 	}
 }
 
+func TestFanOutDropsStaleResults(t *testing.T) {
+	var fo fanOut
+	perItem := [numModes]time.Duration{100, 300}
+	// Spread's first 8 phases, then the first trial: serial.
+	runPhases(&fo, 8, 500, perItem)
+	var trial []ticket
+	for range trialPhases {
+		tk, _ := fo.plan(2, 500)
+		if tk.mode != serial || tk.trial == 0 {
+			t.Fatalf("ticket %+v, want one of the trial of serial", tk)
+		}
+		trial = append(trial, tk)
+	}
+	// One of the trial's phases fails (no result): the trial goes on
+	// until it has its results.
+	for _, tk := range trial[1:] {
+		fo.done(tk, 500, perItem[tk.mode]*500)
+	}
+	tk, _ := fo.plan(2, 500)
+	if tk != trial[0] {
+		t.Fatalf("ticket after a failed trial phase: %+v, want another of the trial, %+v", tk, trial[0])
+	}
+	fo.done(tk, 500, perItem[tk.mode]*500)
+	use, cost := fo.state()
+	if use != serial || cost != [numModes]time.Duration{100, 300} {
+		t.Fatalf("after the trial: mode %d in use, costs %v; want serial and [100ns 300ns]", use, cost)
+	}
+	// Results of that trial arriving after it ended, and of spread in
+	// use before the switch, are dropped.
+	fo.done(trial[0], 500, 1)
+	fo.done(ticket{mode: spread, planned: true}, 500, 1)
+	if _, got := fo.state(); got != cost {
+		t.Fatalf("stale results changed the costs: %v, want %v", got, cost)
+	}
+}
+
 func TestFanOutSmallPhasesRunSerially(t *testing.T) {
 	var fo fanOut
-	for _, tc := range []struct{ max, n int }{{1, 5000}, {0, 5000}, {4, 1}, {4, 7}} {
-		if m, workers, planned := fo.plan(tc.max, tc.n); m != serial || workers != 1 || planned {
-			t.Errorf("plan(%d, %d) = mode %d, %d workers, planned %v; want serial, 1, not planned", tc.max, tc.n, m, workers, planned)
+	for _, tc := range []struct{ max, n int }{{1, 5000}, {0, 5000}, {4, 1}, {4, minSpread - 1}} {
+		if tk, workers := fo.plan(tc.max, tc.n); tk.mode != serial || workers != 1 || tk.planned {
+			t.Errorf("plan(%d, %d) = %+v, %d workers; want serial, 1, not planned", tc.max, tc.n, tk, workers)
 		}
+		fo.done(ticket{mode: serial}, tc.n, time.Microsecond)
 	}
-	if _, cost := fo.state(); cost != [numModes]time.Duration{} {
-		t.Errorf("unplanned phases were measured: %v", cost)
+	if use, cost := fo.state(); use != serial || cost != [numModes]time.Duration{} {
+		t.Errorf("after unplanned phases: mode %d, costs %v; want serial, unmeasured", use, cost)
 	}
 }
 
@@ -133,7 +176,7 @@ func TestParallelizeHandsOutEveryItemOnce(t *testing.T) {
 			var mu sync.Mutex
 			seen := make([]int, n)
 			callers := map[int]bool{}
-			parallelize(context.Background(), workers, n, func(lo, hi int) bool {
+			parallelize(context.Background(), workers, n, chunkSize(workers, n), func(lo, hi int) bool {
 				if lo >= hi || hi-lo > maxChunk {
 					t.Errorf("workers %d, n %d: chunk [%d, %d)", workers, n, lo, hi)
 				}
@@ -155,28 +198,108 @@ func TestParallelizeHandsOutEveryItemOnce(t *testing.T) {
 }
 
 func TestParallelizeStops(t *testing.T) {
-	const n = 5000
+	const n, size = 5000, 10
 	for _, workers := range []int{1, 2, 4} {
 		var mu sync.Mutex
 		calls := 0
-		parallelize(context.Background(), workers, n, func(lo, hi int) bool {
+		parallelize(context.Background(), workers, n, size, func(lo, hi int) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			calls++
-			return lo < 3*maxChunk
+			return lo != 3*size // only the fourth chunk says stop
 		})
-		// The chunk that returns false is the fourth; each other worker
-		// may have taken one more.
+		// Each other worker may have taken one more chunk.
 		if calls < 4 || calls > 4+workers-1 {
-			t.Errorf("workers %d: %d chunks after one returned false, want 4 to %d", workers, calls, 4+workers-1)
+			t.Errorf("workers %d: %d chunks after the fourth returned false, want 4 to %d", workers, calls, 4+workers-1)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	parallelize(ctx, 2, n, func(lo, hi int) bool {
+	parallelize(ctx, 2, n, size, func(lo, hi int) bool {
 		t.Errorf("chunk [%d, %d) handed out after the context ended", lo, hi)
 		return true
 	})
+}
+
+// forceMode makes fo run every planned phase in mode m.
+func forceMode(fo *fanOut, m mode) {
+	*fo = fanOut{use: m, every: maxTrialEvery, until: math.MaxInt}
+}
+
+func TestFilterStopsInEitherMode(t *testing.T) {
+	for _, m := range []mode{serial, spread} {
+		t.Run(m.String(), func(t *testing.T) {
+			f := &fakeFilter{name: "F"}
+			fw := newTestFramework(t, nil, f)
+			fw.deps.parallelism = 4
+			forceMode(&fw.filterFan, m)
+			for cycle := range 3 {
+				f.calls.Store(0)
+				res := fw.Schedule(context.Background(), framework.NewCycleState(), testPod("p"), snap(nodes(1000)))
+				if res.Feasible != 420 || res.Evaluated != 420 || len(res.Verdicts) != 420 {
+					t.Fatalf("cycle %d: feasible %d, evaluated %d, %d verdicts; want 420 (42%% of 1000)", cycle, res.Feasible, res.Evaluated, len(res.Verdicts))
+				}
+				// Spread, each other worker may filter up to a pass count
+				// not yet added, and the node in hand.
+				slack := int64(0)
+				if m == spread {
+					slack = int64(fw.deps.parallelism-1) * flushPasses
+				}
+				if c := f.calls.Load(); c < 420 || c > 420+slack {
+					t.Errorf("cycle %d: Filter called %d times, want 420 to %d", cycle, c, 420+slack)
+				}
+				seen := map[string]bool{}
+				for _, v := range res.Verdicts {
+					if seen[v.Node] {
+						t.Fatalf("cycle %d: node %s has two verdicts", cycle, v.Node)
+					}
+					seen[v.Node] = true
+				}
+			}
+			if _, cost := fw.filterFan.state(); cost[m] == 0 {
+				t.Errorf("Filter did not measure mode %v: costs %v", m, cost)
+			}
+		})
+	}
+}
+
+// failingScore fails on every node but the first it scores.
+type failingScore struct {
+	fakeScore
+	calls atomic.Int64
+}
+
+func (f *failingScore) Score(context.Context, *framework.CycleState, *api.Pod, *framework.NodeInfo) (int64, *framework.Status) {
+	if f.calls.Add(1) == 1 {
+		return 1, nil
+	}
+	return 0, framework.AsStatus(errors.New("broken"))
+}
+
+func TestScoreMeasuresOnlyPhasesThatSucceed(t *testing.T) {
+	for _, m := range []mode{serial, spread} {
+		t.Run(m.String(), func(t *testing.T) {
+			fw := newTestFramework(t, nil, &fakeScore{name: "S"})
+			fw.deps.parallelism = 4
+			forceMode(&fw.scoreFan, m)
+			if res := fw.Schedule(context.Background(), framework.NewCycleState(), testPod("p"), snap(nodes(200))); res.Status != nil {
+				t.Fatal(res.Status)
+			}
+			if _, cost := fw.scoreFan.state(); cost[m] == 0 {
+				t.Errorf("Score did not measure mode %v: costs %v", m, cost)
+			}
+
+			fw = newTestFramework(t, nil, &failingScore{fakeScore: fakeScore{name: "S"}})
+			fw.deps.parallelism = 4
+			forceMode(&fw.scoreFan, m)
+			if res := fw.Schedule(context.Background(), framework.NewCycleState(), testPod("p"), snap(nodes(200))); res.Status.Code() != framework.Error {
+				t.Fatalf("status %v, want an Error", res.Status)
+			}
+			if _, cost := fw.scoreFan.state(); cost != [numModes]time.Duration{} {
+				t.Errorf("a failed Score phase was measured: costs %v", cost)
+			}
+		})
+	}
 }
 
 func TestFanOutMetrics(t *testing.T) {
