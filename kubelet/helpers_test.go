@@ -142,7 +142,11 @@ func (e *env) stop() {
 }
 
 // waitTimer waits until the earliest timer of the clock is d from now
-// (one that a goroutine of the agent or the driver is about to set).
+// (one that a goroutine of the agent or the driver is about to set). d
+// must be shorter than 5 s: the API server's watch progress ticker runs
+// on the same clock every 5 s (memstore.DefaultProgressInterval), and a
+// waitTimer(5 s) can return on the ticker before the awaited timer is
+// set.
 func (e *env) waitTimer(d time.Duration) {
 	e.t.Helper()
 	controllertest.Eventually(e.t, func() bool {
