@@ -378,16 +378,18 @@ func TestInvalidWebsiteIsRejected(t *testing.T) {
 		})
 	}
 
-	// An update is validated too.
+	// An update is validated too. The controller writes the new website's
+	// status meanwhile: a Conflict means read it again and retry.
 	create(t, ctx, env, newWebsite("hello", "nginx", 1, 80))
-	_, err := websites.Update(ctx, func() *website.Website {
+	err := client.RetryOnConflict(ctx, client.DefaultRetry, func() error {
 		w, err := websites.Get(ctx, "default", "hello")
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.Spec.Image = ""
-		return w
-	}())
+		_, err = websites.Update(ctx, w)
+		return err
+	})
 	checkInvalid(t, err, "spec.image")
 }
 
