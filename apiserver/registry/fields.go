@@ -30,16 +30,23 @@ type FieldSelectable interface {
 }
 
 // defaultFields are the selectable fields of the built-in kinds, the ones
-// Kubernetes offers (kubectl describe selects events by involvedObject).
-var defaultFields = map[api.GroupVersionKind]FieldsFunc{
-	api.CoreV1.WithKind("Pod"):        PodFields,
-	api.CoreV1.WithKind("Event"):      eventFields,
-	api.CoreV1.WithKind("Node"):       nodeFields,
-	api.CoreV1.WithKind("Namespace"):  namespaceFields,
-	api.CoreV1.WithKind("Secret"):     secretFields,
-	api.CoreV1.WithKind("Service"):    serviceFields,
-	api.AppsV1.WithKind("ReplicaSet"): replicaSetFields,
-	api.BatchV1.WithKind("Job"):       jobFields,
+// Kubernetes offers (kubectl describe selects events by involvedObject),
+// with the JSON paths of the members each function reads: a watch with a
+// selector decodes only those (sparseDecoder), and TestSparseDecodeMatches
+// checks that they are all the function reads.
+var defaultFields = map[api.GroupVersionKind]struct {
+	fn    FieldsFunc
+	paths []string
+}{
+	api.CoreV1.WithKind("Pod"): {PodFields, []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+		"spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}},
+	api.CoreV1.WithKind("Event"):      {eventFields, []string{"involvedObject", "reason", "reportingComponent", "source.component", "type"}},
+	api.CoreV1.WithKind("Node"):       {nodeFields, []string{"spec.unschedulable"}},
+	api.CoreV1.WithKind("Namespace"):  {namespaceFields, []string{"status.phase"}},
+	api.CoreV1.WithKind("Secret"):     {secretFields, []string{"type"}},
+	api.CoreV1.WithKind("Service"):    {serviceFields, []string{"spec.clusterIP", "spec.type"}},
+	api.AppsV1.WithKind("ReplicaSet"): {replicaSetFields, []string{"status.replicas"}},
+	api.BatchV1.WithKind("Job"):       {jobFields, []string{"status.succeeded"}},
 }
 
 // DefaultFields returns the selectable fields of the built-in kind gvk
@@ -57,7 +64,7 @@ var defaultFields = map[api.GroupVersionKind]FieldsFunc{
 //	v1 Service      spec.clusterIP, spec.type
 //	apps/v1 ReplicaSet  status.replicas
 //	batch/v1 Job    status.successful
-func DefaultFields(gvk api.GroupVersionKind) FieldsFunc { return defaultFields[gvk] }
+func DefaultFields(gvk api.GroupVersionKind) FieldsFunc { return defaultFields[gvk].fn }
 
 // PodFields returns the selectable fields of a Pod (see DefaultFields).
 // For any other object it returns nil.
@@ -149,19 +156,35 @@ func jobFields(obj api.Object) fields.Set {
 
 // fieldFuncs returns the functions that give kind's selectable fields, in
 // the order they are merged: the built-in defaults, the Go type's
-// SelectableFields, then opts.Fields for the kind.
-func fieldFuncs(k api.Kind, opts Options) []FieldsFunc {
+// SelectableFields, then opts.Fields for the kind; and a sparse decoder of
+// what they and the labels read, or nil if a function of the user's might
+// read anything.
+func fieldFuncs(k api.Kind, opts Options) ([]FieldsFunc, *sparseDecoder, error) {
 	var fns []FieldsFunc
-	if f := DefaultFields(k.GroupVersionKind); f != nil {
-		fns = append(fns, f)
+	def, builtin := defaultFields[k.GroupVersionKind]
+	if builtin {
+		fns = append(fns, def.fn)
 	}
+	known := true
 	if _, ok := k.New().(FieldSelectable); ok {
 		fns = append(fns, func(obj api.Object) fields.Set { return obj.(FieldSelectable).SelectableFields() })
+		known = false
 	}
 	if f := opts.Fields[k.GroupVersionKind]; f != nil {
 		fns = append(fns, f)
+		known = false
 	}
-	return fns
+	if !known {
+		return fns, nil, nil
+	}
+	sparse, err := newSparseDecoder(k, def.paths)
+	if err != nil {
+		if builtin {
+			return nil, nil, err // a mistake in defaultFields
+		}
+		return fns, nil, nil // a user's kind of its own making: decoded whole
+	}
+	return fns, sparse, nil
 }
 
 // fieldSet returns every selectable field of obj.

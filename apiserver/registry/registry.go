@@ -125,6 +125,7 @@ type Registry struct {
 	// fieldNames are all the field selector fields the kind supports.
 	fields     []FieldsFunc
 	fieldNames map[string]bool
+	sparse     *sparseDecoder // what fields and labels read; nil: decode whole
 	hasStatus  bool
 	watch      watchState
 	alloc      *serviceAllocator // Services only, nil if allocation is off
@@ -175,7 +176,9 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 	if _, ok := k.New().(interface{ DeepCopyObject() api.Object }); ok {
 		r.decoded = newDecodeCache()
 	}
-	r.fields = fieldFuncs(k, opts)
+	if r.fields, r.sparse, err = fieldFuncs(k, opts); err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
 	r.fieldNames = make(map[string]bool)
 	for f := range r.fieldSet(k.New()) {
 		r.fieldNames[f] = true

@@ -609,14 +609,18 @@ func (ce *cacheEvent) event(r *Registry, k int) (*Event, error) {
 	return o.ev, nil
 }
 
-// lazyObject is a stored value decoded on first use, and its selectable
-// fields computed on first use.
+// lazyObject is a stored value decoded on first use, and its labels and
+// selectable fields computed on first use, from a sparse decode if the
+// kind has a sparse decoder (the full decode is left for a watcher that
+// asks for Event.Object, if any does).
 type lazyObject struct {
 	once       sync.Once
 	obj        api.Object
 	err        error
 	fieldsOnce sync.Once
+	labels     labels.Set
 	fields     fields.Set
+	fieldsErr  error
 }
 
 // get decodes kv (once); a non-zero rev replaces its resourceVersion.
@@ -636,18 +640,25 @@ func (l *lazyObject) get(r *Registry, kv *store.KeyValue, rev int64) (api.Object
 
 // matches reports whether the object passes the selectors of opts.
 func (l *lazyObject) matches(r *Registry, kv *store.KeyValue, rev int64, opts *ListOptions) (bool, error) {
-	obj, err := l.get(r, kv, rev)
-	if err != nil {
-		return false, err
+	l.fieldsOnce.Do(func() {
+		var obj api.Object
+		if r.sparse != nil {
+			obj, l.fieldsErr = r.sparse.decode(kv.Value)
+		}
+		if obj == nil {
+			// No sparse decoder, or a value it could not read: the
+			// full decode says what is wrong with it.
+			if obj, l.fieldsErr = l.get(r, kv, rev); l.fieldsErr != nil {
+				return
+			}
+		}
+		l.labels = labels.Set(obj.GetObjectMeta().Labels)
+		l.fields = r.fieldSet(obj)
+	})
+	if l.fieldsErr != nil {
+		return false, l.fieldsErr
 	}
-	if !opts.LabelSelector.Matches(labels.Set(obj.GetObjectMeta().Labels)) {
-		return false, nil
-	}
-	if opts.FieldSelector.Empty() {
-		return true, nil
-	}
-	l.fieldsOnce.Do(func() { l.fields = r.fieldSet(obj) })
-	return opts.FieldSelector.Matches(l.fields), nil
+	return opts.LabelSelector.Matches(l.labels) && opts.FieldSelector.Matches(l.fields), nil
 }
 
 // fromCache returns w's wire event for ce, or nil if w does not get one.
