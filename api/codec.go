@@ -13,6 +13,8 @@ import (
 
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/drover-io/drover/internal/jsonx"
 )
 
 // DecodeError reports a document that could not be decoded: which document
@@ -242,7 +244,11 @@ func (s *Scheme) decodeIntoFast(data []byte, obj Object) bool {
 		return false
 	}
 	fresh := reflect.New(t)
-	if err := json.Unmarshal(js, fresh.Interface()); err != nil {
+	unmarshal := json.Unmarshal
+	if jsonx.Known(t) {
+		unmarshal = jsonx.ValidUnmarshal
+	}
+	if err := unmarshal(js, fresh.Interface()); err != nil {
 		return false
 	}
 	dropEmpty(fresh.Elem())
@@ -342,7 +348,7 @@ func (s *Scheme) Encode(obj Object) ([]byte, error) {
 		obj = cp.Interface().(Object)
 		obj.GetTypeMeta().SetGroupVersionKind(k.GroupVersionKind)
 	}
-	return json.Marshal(obj)
+	return marshalJSON(obj)
 }
 
 // EncodeYAML returns obj as YAML, as Encode does for JSON, with fields in

@@ -319,7 +319,7 @@ func (c *Client) decode(verb, path string, data []byte, into any) error {
 		return fmt.Errorf("client: %s %s: decode into %T: a non-nil pointer is required", verb, path, into)
 	}
 	fresh := reflect.New(rv.Type().Elem())
-	if err := json.Unmarshal(data, fresh.Interface()); err != nil {
+	if err := api.UnmarshalTrusted(data, fresh.Interface()); err != nil {
 		return fmt.Errorf("client: %s %s: decode the response: %w", verb, path, err)
 	}
 	rv.Elem().Set(fresh.Elem())

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"sync"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/internal/jsonx"
 )
 
 // Event is one event of a watch.
@@ -152,7 +154,13 @@ func decodeFrame(k api.Kind, frame []byte) (Event, error) {
 		Type   api.WatchEventType `json:"type"`
 		Object api.Object         `json:"object"`
 	}{Object: obj}
-	if err := json.Unmarshal(frame, &wire); err == nil {
+	unmarshal := json.Unmarshal
+	if jsonx.Known(reflect.TypeOf(obj)) {
+		// A server's event, framed already; anything wrong with it takes
+		// the encoding/json path below.
+		unmarshal = jsonx.Unmarshal
+	}
+	if err := unmarshal(frame, &wire); err == nil {
 		switch wire.Type {
 		case api.WatchAdded, api.WatchModified, api.WatchDeleted, api.WatchBookmark:
 			// "object": null leaves obj empty, as decodeEvent does.

@@ -52,7 +52,6 @@ package registry
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -248,7 +247,7 @@ func (r *Registry) checkObject(obj api.Object) (api.Object, error) {
 // decode turns a stored value into an object with its resourceVersion set.
 func (r *Registry) decode(kv *store.KeyValue) (api.Object, error) {
 	obj := r.kind.New()
-	if err := json.Unmarshal(kv.Value, obj); err != nil {
+	if err := api.UnmarshalTrusted(kv.Value, obj); err != nil {
 		return nil, api.NewInternalError(fmt.Errorf("decode %s at key %q: %w", r.kind.Kind, kv.Key, err))
 	}
 	obj.GetTypeMeta().SetGroupVersionKind(r.kind.GroupVersionKind)

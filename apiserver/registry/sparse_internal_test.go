@@ -11,6 +11,7 @@ import (
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/api/fields"
 	"github.com/drover-io/drover/api/labels"
+	"github.com/drover-io/drover/internal/apifill"
 	"github.com/drover-io/drover/store/memstore"
 )
 
@@ -67,7 +68,7 @@ func TestSparseDecodeMatches(t *testing.T) {
 			require.NotNil(t, r.sparse, "a built-in kind gets a sparse decoder")
 			for i := range 300 {
 				obj := r.kind.New()
-				fillRandom(rng, reflect.ValueOf(obj).Elem(), 0)
+				apifill.Fill(rng, reflect.ValueOf(obj).Elem())
 				stored, err := r.encode(obj)
 				require.NoError(t, err)
 				wantL, wantF, err := selectable(t, r, stored, false)
@@ -157,59 +158,4 @@ func FuzzSparseDecode(f *testing.F) {
 		require.Equal(t, wantL, gotL, "%s", stored)
 		require.Equal(t, wantF, gotF, "%s", stored)
 	})
-}
-
-// randomStrings are the strings fillRandom picks from: plain, empty, and
-// ones JSON escapes.
-var randomStrings = []string{"", "a", "web", "node-17", "Running", "x\"y", "a\\b", "tab\there", "é€", "<&>", "\u2028", "}]{["}
-
-// fillRandom sets v, and everything below it, to random values. Types
-// with JSON methods of their own (times, quantities) are left zero.
-func fillRandom(rng *rand.Rand, v reflect.Value, depth int) {
-	if !v.CanSet() || unmarshals(v.Type()) {
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(randomStrings[rng.IntN(len(randomStrings))])
-	case reflect.Bool:
-		v.SetBool(rng.IntN(2) == 1)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(int64(rng.IntN(5) - 1))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(uint64(rng.IntN(5)))
-	case reflect.Float32, reflect.Float64:
-		v.SetFloat(float64(rng.IntN(5)))
-	case reflect.Pointer:
-		if depth < 6 && rng.IntN(3) > 0 {
-			v.Set(reflect.New(v.Type().Elem()))
-			fillRandom(rng, v.Elem(), depth+1)
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if rng.IntN(4) > 0 {
-				fillRandom(rng, v.Field(i), depth+1)
-			}
-		}
-	case reflect.Slice:
-		if depth < 6 && v.Type().Elem().Kind() != reflect.Uint8 {
-			n := rng.IntN(3)
-			v.Set(reflect.MakeSlice(v.Type(), n, n))
-			for i := range n {
-				fillRandom(rng, v.Index(i), depth+1)
-			}
-		}
-	case reflect.Map:
-		if depth < 6 && v.Type().Key().Kind() == reflect.String {
-			n := rng.IntN(3)
-			v.Set(reflect.MakeMapWithSize(v.Type(), n))
-			for range n {
-				k := reflect.New(v.Type().Key()).Elem()
-				k.SetString(randomStrings[rng.IntN(len(randomStrings))])
-				e := reflect.New(v.Type().Elem()).Elem()
-				fillRandom(rng, e, depth+1)
-				v.SetMapIndex(k, e)
-			}
-		}
-	}
 }

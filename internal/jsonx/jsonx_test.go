@@ -1,0 +1,117 @@
+package jsonx_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/internal/apifill"
+	"github.com/drover-io/drover/internal/jsonx"
+)
+
+// TestAgreesWithEncodingJSON fills objects of every built-in kind, and
+// lists of them, at random (every field, with strings JSON escapes, HTML,
+// invalid UTF-8, times, quantities, raw JSON with white space) and
+// checks that Marshal writes what encoding/json writes, byte for byte,
+// and that Unmarshal of that reads back what encoding/json reads back.
+func TestAgreesWithEncodingJSON(t *testing.T) {
+	s := api.NewDefaultScheme()
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, k := range s.Kinds() {
+		t.Run(k.Kind, func(t *testing.T) {
+			types := []reflect.Type{k.GoType()}
+			if lk, ok := s.ListKindFor(k.GroupVersionKind); ok {
+				types = append(types, lk.GoType())
+			}
+			for _, typ := range types {
+				for typ.Kind() == reflect.Pointer {
+					typ = typ.Elem()
+				}
+				for i := range 150 {
+					obj := reflect.New(typ)
+					apifill.Fill(rng, obj.Elem())
+					requireAgree(t, obj.Interface(), i)
+				}
+			}
+		})
+	}
+}
+
+// TestAgreesOnZeroValues checks the empty object of every kind: every
+// omitempty and omitzero rule at once.
+func TestAgreesOnZeroValues(t *testing.T) {
+	for _, k := range api.NewDefaultScheme().Kinds() {
+		requireAgree(t, k.New(), 0)
+	}
+}
+
+// TestAgreesOnEdgeCases checks what random filling rarely produces.
+func TestAgreesOnEdgeCases(t *testing.T) {
+	for i, obj := range []any{
+		&api.ConfigMap{Data: map[string]string{"<a>": "&\u2028\u2029\x00\x1f\xff", "b\xfe": "\\\"/"}},
+		&api.Pod{ObjectMeta: api.ObjectMeta{Annotations: map[string]string{"": ""}}},
+		&api.Secret{Data: map[string][]byte{"k": {0, 1, 2, 255}, "e": {}}},
+		&api.Event{Count: -1, EventTime: api.NewMicroTime(time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.FixedZone("x", 3600)))},
+		&api.Pod{Spec: api.PodSpec{Containers: []api.Container{{Ports: []api.ContainerPort{}}}}},
+	} {
+		requireAgree(t, obj, i)
+	}
+}
+
+func requireAgree(t *testing.T, obj any, i int) {
+	t.Helper()
+	want, werr := json.Marshal(obj)
+	got, gerr := jsonx.Marshal(obj)
+	require.Equal(t, werr == nil, gerr == nil, "object %d: encoding/json says %v, jsonx %v", i, werr, gerr)
+	if werr != nil {
+		return
+	}
+	require.Equal(t, string(want), string(got), "object %d (%T)", i, obj)
+
+	typ := reflect.TypeOf(obj).Elem()
+	a, b := reflect.New(typ), reflect.New(typ)
+	require.NoError(t, json.Unmarshal(want, a.Interface()))
+	require.NoError(t, jsonx.Unmarshal(want, b.Interface()), "object %d: %s", i, want)
+	require.Equal(t, a.Interface(), b.Interface(), "object %d decoded from %s", i, want)
+	// Into an object that is not empty: encoding/json merges, and so must
+	// Unmarshal (the client decodes into the caller's object).
+	c := reflect.New(typ)
+	require.NoError(t, json.Unmarshal(want, c.Interface()))
+	require.NoError(t, jsonx.Unmarshal(want, c.Interface()))
+	require.Equal(t, a.Interface(), c.Interface(), "object %d decoded twice", i)
+}
+
+// FuzzUnmarshal decodes arbitrary JSON into a Pod with both decoders:
+// where encoding/json succeeds, Unmarshal must give the same Pod, and
+// ValidUnmarshal must fail wherever encoding/json does.
+func FuzzUnmarshal(f *testing.F) {
+	for _, seed := range []string{
+		`{"metadata":{"name":"a","labels":{"x":"y"}},"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"100m"}}}]}}`,
+		`{"Metadata":{"NAME":"a"},"spec":{"nodeName":null,"hostNetwork":true,"priority":3}}`,
+		`{"metadata":{"creationTimestamp":"2026-01-02T03:04:05Z","labels":{"a":"b","a":"c"}},"status":{"conditions":[{"type":"Ready"}]}}`,
+		`{"spec":{"containers":[{"ports":[{"containerPort":80,"protocol":"TCP"}],"env":[{"name":"\u00e9\ud800"}]}]}}`,
+		`{"spec":{"overhead":{"cpu":"1e3"},"activeDeadlineSeconds":1.5}}`,
+		`{"status":{"phase":"Running","podIP":"1.2.3.4","containerStatuses":[{"restartCount":2147483648}]}}`,
+		`[]`, `null`, `{"metadata":null}`, `{"metadata":{"name":1}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, got := &api.Pod{}, &api.Pod{}
+		werr := json.Unmarshal(data, want)
+		gerr := jsonx.ValidUnmarshal(data, got)
+		if werr != nil {
+			if !json.Valid(data) {
+				require.Error(t, gerr, "ValidUnmarshal accepted invalid JSON %q", data)
+			}
+			return
+		}
+		require.NoError(t, gerr, "%q", data)
+		require.Equal(t, want, got, "%q", data)
+	})
+}
