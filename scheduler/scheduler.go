@@ -310,7 +310,8 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *framework.QueuedPodInfo
 
 	assumed := api.DeepCopy(pod)
 	assumed.Spec.NodeName = res.Node
-	if err := s.cache.AssumePod(assumed); err != nil {
+	binding, err := s.cache.AssumeForBinding(assumed)
+	if err != nil {
 		s.explain.setAfter(key, res, framework.AsStatus(err))
 		s.fail(ctx, fw, pi, cycle, start, framework.AsStatus(err), nil)
 		return
@@ -331,7 +332,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *framework.QueuedPodInfo
 	// assumed, with its node: a nomination to that node leaves no room
 	// free, one elsewhere does.
 	s.queue.DeleteNominatedPodIfExists(assumed)
-	s.wg.Go(func() { s.bind(ctx, fw, state, assumed, pi, cycle, start, res) })
+	s.wg.Go(func() { s.bind(ctx, fw, state, assumed, binding, pi, cycle, start, res) })
 }
 
 // pluginsOf returns the plugin of a rejection, as UnschedulablePlugins.
@@ -355,7 +356,7 @@ func (s *Scheduler) forget(assumed *api.Pod) {
 // bind is the binding cycle, on a goroutine of its own: wait for Permit,
 // PreBind, Bind, PostBind. A failure undoes the assumption and Reserve
 // and requeues the pod with backoff.
-func (s *Scheduler) bind(ctx context.Context, fw *Framework, state *framework.CycleState, assumed *api.Pod, pi *framework.QueuedPodInfo, cycle int64, start time.Time, res *Result) {
+func (s *Scheduler) bind(ctx context.Context, fw *Framework, state *framework.CycleState, assumed *api.Pod, binding cache.Binding, pi *framework.QueuedPodInfo, cycle int64, start time.Time, res *Result) {
 	bindStart := s.cfg.Clock.Now()
 	node := assumed.Spec.NodeName
 	st := fw.WaitOnPermit(ctx, assumed)
@@ -376,9 +377,7 @@ func (s *Scheduler) bind(ctx context.Context, fw *Framework, state *framework.Cy
 		s.fail(ctx, fw, pi, cycle, start, st, plugins)
 		return
 	}
-	if err := s.cache.FinishBinding(assumed); err != nil {
-		s.log.Warn("finish binding", "pod", assumed.Namespace+"/"+assumed.Name, "err", err)
-	}
+	binding.Finish()
 	fw.RunPostBindPlugins(ctx, state, assumed, node)
 	s.metrics.attempts.WithLabelValues(resultScheduled, fw.Name()).Inc()
 	s.metrics.e2e.WithLabelValues(resultScheduled, fw.Name()).Observe(s.cfg.Clock.Now().Sub(start).Seconds())

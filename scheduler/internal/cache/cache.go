@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drover-io/drover/api"
@@ -116,10 +117,10 @@ type podState struct {
 	// pod is the version the cache counts, on pod.Spec.NodeName.
 	pod     *api.Pod
 	assumed bool
-	// bindingFinished is set by FinishBinding; deadline is then when
-	// Cleanup drops the pod if it is still assumed.
-	bindingFinished bool
-	deadline        time.Time
+	// deadline is set by FinishBinding (or Binding.Finish, which does not
+	// hold the cache's lock): when Cleanup drops the pod if it is still
+	// assumed; nil until then.
+	deadline atomic.Pointer[time.Time]
 }
 
 // New returns an empty cache.
@@ -213,7 +214,7 @@ func (c *Cache) AddPod(pod *api.Pod) error {
 		c.removePod(st.pod)
 		c.addPod(pod)
 		delete(c.assumed, key)
-		*st = podState{pod: pod}
+		c.pods[key] = &podState{pod: pod} // a new one: a Binding may still hold st
 	default:
 		return fmt.Errorf("add pod %s: %w", podRef(pod), ErrPodExists)
 	}
@@ -266,20 +267,48 @@ func (c *Cache) RemovePod(pod *api.Pod) error {
 // on that node until its binding is observed (AddPod), fails (ForgetPod)
 // or expires (FinishBinding, then Cleanup after the TTL).
 func (c *Cache) AssumePod(pod *api.Pod) error {
+	_, err := c.AssumeForBinding(pod)
+	return err
+}
+
+// AssumeForBinding is AssumePod, and returns the handle that finishes the
+// pod's binding (Binding.Finish) without the cache's lock.
+func (c *Cache) AssumeForBinding(pod *api.Pod) (Binding, error) {
 	if pod.Spec.NodeName == "" {
-		return fmt.Errorf("assume pod %s: %w", podRef(pod), ErrNoNodeName)
+		return Binding{}, fmt.Errorf("assume pod %s: %w", podRef(pod), ErrNoNodeName)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := keyOf(pod)
 	if c.pods[key] != nil {
-		return fmt.Errorf("assume pod %s: %w", podRef(pod), ErrPodExists)
+		return Binding{}, fmt.Errorf("assume pod %s: %w", podRef(pod), ErrPodExists)
 	}
 	c.addPod(pod)
 	st := &podState{pod: pod, assumed: true}
 	c.pods[key] = st
 	c.assumed[key] = st
-	return nil
+	return Binding{c: c, st: st}, nil
+}
+
+// A Binding is an assumed pod's handle for its binding goroutine.
+type Binding struct {
+	c  *Cache
+	st *podState
+}
+
+// Finish is FinishBinding for the pod, without taking the cache's lock.
+// A scheduler has a binding goroutine for every pod in flight, hundreds
+// under load, each finishing once: on the lock they queued up behind the
+// scheduling loop and, once the lock was handed from goroutine to
+// goroutine, made the loop wait for each of them to be run. If the pod
+// is no longer assumed (its binding was observed, it was forgotten or
+// removed) Finish does nothing that anyone reads, as FinishBinding.
+func (b Binding) Finish() {
+	if b.st == nil {
+		return
+	}
+	deadline := b.c.now().Add(b.c.ttl)
+	b.st.deadline.Store(&deadline)
 }
 
 // FinishBinding records that the binding of an assumed pod was sent: if it
@@ -293,8 +322,8 @@ func (c *Cache) FinishBinding(pod *api.Pod) error {
 	if st == nil || !st.assumed {
 		return nil
 	}
-	st.bindingFinished = true
-	st.deadline = c.now().Add(c.ttl)
+	deadline := c.now().Add(c.ttl)
+	st.deadline.Store(&deadline)
 	return nil
 }
 
@@ -340,7 +369,7 @@ func (c *Cache) Cleanup() int {
 	now := c.now()
 	dropped := 0
 	for key, st := range c.assumed {
-		if !st.bindingFinished || !now.After(st.deadline) {
+		if d := st.deadline.Load(); d == nil || !now.After(*d) {
 			continue
 		}
 		c.log.Warn("assumed pod expired: its binding was never observed",

@@ -384,6 +384,52 @@ func TestAssumeTTL(t *testing.T) {
 	checkSnapshot(t, c, s)
 }
 
+// TestBindingFinish checks the binding goroutine's handle: Finish starts
+// the TTL as FinishBinding does; on a pod whose binding was observed, or
+// that was forgotten and assumed again, it changes nothing.
+func TestBindingFinish(t *testing.T) {
+	clk := fakeclock.New(time.Unix(1000, 0))
+	c := New(Config{AssumeTTL: 10 * time.Second, Now: clk.Now})
+	c.AddNode(makeNode("n1", 4000))
+	a, conf, again := makePod("a", "n1", 100), makePod("c", "n1", 200), makePod("g", "n1", 400)
+	ba, err := c.AssumeForBinding(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, _ := c.AssumeForBinding(conf)
+	bg, _ := c.AssumeForBinding(again)
+	if _, err := c.AssumeForBinding(a); !errors.Is(err, ErrPodExists) {
+		t.Fatalf("assume twice: %v, want ErrPodExists", err)
+	}
+	if err := c.AddPod(conf); err != nil { // conf's binding is seen before its goroutine finishes
+		t.Fatal(err)
+	}
+	if err := c.ForgetPod(again); err != nil { // again's binding failed
+		t.Fatal(err)
+	}
+	bg2, _ := c.AssumeForBinding(again) // and it is assumed again, not yet sent
+	clk.Advance(time.Hour)
+	c.Cleanup()
+	if !c.IsAssumed(a) || !c.IsAssumed(again) {
+		t.Fatal("assumed pods expired before their bindings finished")
+	}
+
+	ba.Finish()
+	bc.Finish()
+	bg.Finish() // the first attempt's handle: must not start the second's TTL
+	clk.Advance(10*time.Second + time.Nanosecond)
+	if n := c.Cleanup(); n != 1 || c.IsAssumed(a) || !c.IsAssumed(again) || c.PodCount() != 2 {
+		t.Fatalf("past a's deadline: dropped %d, a assumed %v, again assumed %v, %d pods; want 1, false, true, 2",
+			n, c.IsAssumed(a), c.IsAssumed(again), c.PodCount())
+	}
+	bg2.Finish()
+	clk.Advance(10*time.Second + time.Nanosecond)
+	if n := c.Cleanup(); n != 1 || c.IsAssumed(again) || c.PodCount() != 1 {
+		t.Fatalf("past again's deadline: dropped %d, assumed %v, %d pods; want 1, false, 1", n, c.IsAssumed(again), c.PodCount())
+	}
+	Binding{}.Finish() // the zero handle does nothing
+}
+
 func TestDefaultAssumeTTL(t *testing.T) {
 	clk := fakeclock.New(time.Unix(0, 0))
 	c := New(Config{Now: clk.Now})
