@@ -45,7 +45,7 @@ func run() error {
 	cfg := schedulerbench.DefaultConfig()
 	var (
 		scenarios = flag.String("scenario", "all", "comma-separated scenarios ("+strings.Join(schedulerbench.Names(), ", ")+") or all")
-		modes     = flag.String("mode", "sim,e2e", "comma-separated modes: sim (the scheduler against its cache), e2e (through the API server on raftstore)")
+		modes     = flag.String("mode", "sim,e2e,e2e-inprocess", "comma-separated modes: sim (the scheduler against its cache), e2e (through the API server on raftstore, the scheduler over TCP), e2e-inprocess (the same with the scheduler in the server's process, as drover up runs it)")
 		out       = flag.String("out", "", "also write the table to this markdown file")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		verbose   = flag.Bool("v", false, "log the e2e scheduler's lines, debug level, to stderr")
@@ -58,11 +58,15 @@ func run() error {
 	flag.IntVar(&cfg.RaftInflight, "raft-inflight", 0, "the e2e Raft store's MaxInflight: group-commit entries in flight at once (0: raftstore's default)")
 	flag.IntVar(&cfg.Parallelism, "parallelism", 0, "the scheduler's parallelism: goroutines running Filter and Score across the nodes (0: its default)")
 	flag.StringVar(&cfg.Dir, "dir", "", "where the e2e Raft data directories go (default: the temp dir)")
+	flag.StringVar(&cfg.ProfileDir, "profile-dir", "", "write a CPU profile of each e2e cell's measured span (first create to last bound) to this directory, as <scenario>-<mode>.pprof (not with -cpuprofile)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
 	debug.SetGCPercent(*gogc)
+	if *cpuprof != "" && cfg.ProfileDir != "" {
+		return fmt.Errorf("-cpuprofile and -profile-dir cannot both be set: the runtime profiles one thing at a time")
+	}
 	if *scenarios == "all" {
 		cfg.Scenarios = schedulerbench.Names()
 	} else {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +34,9 @@ type cluster struct {
 	st  *raftstore.Store
 	hs  *http.Server
 	c   *client.Client
+	// inproc is a client of the API server through its in-process
+	// transport, as drover up's scheduler and controllers have.
+	inproc *client.Client
 	// metrics is the Raft store's registry.
 	metrics *prometheus.Registry
 	cancel  context.CancelFunc
@@ -90,6 +95,9 @@ func startCluster(ctx context.Context, parent string, inflight int) (_ *cluster,
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
 	if cl.c, err = client.New(client.Config{Host: "http://" + ln.Addr().String(), Transport: tr, UserAgent: "schedulerbench"}); err != nil {
+		return nil, err
+	}
+	if cl.inproc, err = client.New(client.Config{Transport: srv.Transport(), UserAgent: "schedulerbench-inprocess"}); err != nil {
 		return nil, err
 	}
 	err = cl.c.Create(ctx, &api.Namespace{ObjectMeta: api.ObjectMeta{Name: Namespace}})
@@ -185,11 +193,11 @@ func parallel(n, workers int, f func(i int) error) error {
 }
 
 // runE2E creates the nodes (and existing pods) through the API, starts
-// the real scheduler, waits for a warm-up pod to be bound, then creates
-// the pods from cfg.Creators goroutines and waits for a watch to see
-// every one bound.
-func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
-	r := Result{Scenario: sc, Mode: ModeE2E, Nodes: cfg.Nodes, Pods: cfg.Pods, Latency: &storebench.Histogram{}}
+// the real scheduler (over TCP, or in-process for ModeE2EInProcess),
+// waits for a warm-up pod to be bound, then creates the pods from
+// cfg.Creators goroutines and waits for a watch to see every one bound.
+func runE2E(ctx context.Context, cfg Config, sc Scenario, mode Mode) Result {
+	r := Result{Scenario: sc, Mode: mode, Nodes: cfg.Nodes, Pods: cfg.Pods, Latency: &storebench.Histogram{}}
 	setup := time.Now()
 	cl, err := startCluster(ctx, cfg.Dir, cfg.RaftInflight)
 	if err != nil {
@@ -230,7 +238,11 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 		}
 	}
 
-	sched, err := scheduler.New(scheduler.Config{Client: c, Logger: cfg.SchedulerLog, Parallelism: cfg.Parallelism})
+	schedClient := c
+	if mode == ModeE2EInProcess {
+		schedClient = cl.inproc
+	}
+	sched, err := scheduler.New(scheduler.Config{Client: schedClient, Logger: cfg.SchedulerLog, Parallelism: cfg.Parallelism})
 	if err != nil {
 		r.Err = err
 		return r
@@ -319,6 +331,11 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 	}()
 
 	writes0, entries0 := cl.raftBatches()
+	stopProfile, err := startProfile(cfg.ProfileDir, sc.Name, mode)
+	if err != nil {
+		r.Err = err
+		return r
+	}
 	start, cpu0 := time.Now(), cpuTime()
 	createErr := parallel(cfg.Pods, cfg.Creators, func(i int) error {
 		p := sc.Pod(i)
@@ -335,6 +352,7 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario) Result {
 	}
 	werr := <-watchErr
 	r.CPU = cpuTime() - cpu0
+	stopProfile()
 	writes1, entries1 := cl.raftBatches()
 	r.Writes, r.WriteEntries = writes1-writes0, entries1-entries0
 	cancel()
@@ -375,4 +393,24 @@ func whyNotBound(ctx context.Context, c *client.Client, bound []time.Time) error
 		return fmt.Errorf("pod %s (node %q, nominated %q): no PodScheduled condition", name, p.Spec.NodeName, p.Status.NominatedNodeName)
 	}
 	return nil
+}
+
+// startProfile starts a CPU profile into dir/<scenario>-<mode>.pprof, if
+// dir is set, and returns what stops it.
+func startProfile(dir, scenario string, mode Mode) (stop func(), err error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s.pprof", scenario, mode)))
+	if err != nil {
+		return nil, fmt.Errorf("-profile-dir: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-profile-dir: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

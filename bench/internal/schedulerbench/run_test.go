@@ -2,6 +2,8 @@ package schedulerbench
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +61,26 @@ func TestRunTinyE2E(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// TestRunTinyE2EInProcess runs the scheduler through the API server's
+// in-process transport, and writes a profile of each cell's span.
+func TestRunTinyE2EInProcess(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Scenarios, cfg.Modes = []string{"basic"}, []Mode{ModeE2EInProcess}
+	cfg.Nodes, cfg.Pods, cfg.Timeout = 20, 40, time.Minute
+	cfg.ProfileDir = t.TempDir()
+	results, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := Markdown(results); !strings.Contains(md, "| basic | e2e-inprocess | 20 | 40 | 40 |") {
+		t.Errorf("table lacks the in-process cell:\n%s", md)
+	}
+	fi, err := os.Stat(filepath.Join(cfg.ProfileDir, "basic-e2e-inprocess.pprof"))
+	if err != nil || fi.Size() == 0 {
+		t.Errorf("the cell's profile: %v, %v", fi, err)
 	}
 }
 
