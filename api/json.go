@@ -33,13 +33,24 @@ func marshalJSON(v any) ([]byte, error) {
 }
 
 // UnmarshalTrusted decodes JSON that a Drover component wrote (a stored
-// value, an API server's response or watch event) into v, as
-// json.Unmarshal does, faster for the built-in kinds and their lists. It
-// is not for JSON from elsewhere: on invalid JSON it may not fail as
-// json.Unmarshal would.
+// value, an API server's response or watch event) into v, a non-nil
+// pointer, as json.Unmarshal does, faster for the built-in kinds and their
+// lists. An error is json.Unmarshal's own (a *json.SyntaxError, a
+// *json.UnmarshalTypeError, in its words): JSON the fast decoder refuses
+// is decoded again by encoding/json into a new value, which replaces *v if
+// encoding/json takes it. What *v holds after an error is unspecified.
 func UnmarshalTrusted(data []byte, v any) error {
-	if jsonx.Known(reflect.TypeOf(v)) {
-		return jsonx.Unmarshal(data, v)
+	t := reflect.TypeOf(v)
+	if !jsonx.Known(t) {
+		return json.Unmarshal(data, v)
 	}
-	return json.Unmarshal(data, v)
+	if err := jsonx.Unmarshal(data, v); err == nil {
+		return nil
+	}
+	fresh := reflect.New(t.Elem())
+	if err := json.Unmarshal(data, fresh.Interface()); err != nil {
+		return err
+	}
+	reflect.ValueOf(v).Elem().Set(fresh.Elem())
+	return nil
 }

@@ -156,8 +156,10 @@ func decodeFrame(k api.Kind, frame []byte) (Event, error) {
 	}{Object: obj}
 	unmarshal := json.Unmarshal
 	if jsonx.Known(reflect.TypeOf(obj)) {
-		// A server's event, framed already; anything wrong with it takes
-		// the encoding/json path below.
+		// A server's event, framed but not checked: jsonx refuses
+		// malformed JSON as encoding/json does (FuzzUnmarshal holds it
+		// to that), and anything refused takes the encoding/json path
+		// below, which says what is wrong.
 		unmarshal = jsonx.Unmarshal
 	}
 	if err := unmarshal(frame, &wire); err == nil {

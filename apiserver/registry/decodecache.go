@@ -14,9 +14,10 @@ const decodeCacheSize = 1024
 // decodeCache keeps the last objects the registry decoded, by key, with
 // the revision and the bytes they were decoded from, so that reading an
 // object again costs a deep copy instead of a JSON decode. The usual hit:
-// the watch cache decodes a new pod for its watchers, the scheduler binds
-// it, and pods/binding reads it back; every create of a namespaced object
-// looks its Namespace up. Entries leave in the order they came in.
+// every create of a namespaced object looks its Namespace up; an object
+// read twice in a row (an update's read, then the next). (Watches with
+// selectors no longer fill it: they decode only what their selectors
+// read, see sparseDecoder.) Entries leave in the order they came in.
 //
 // Only kinds with a generated DeepCopyObject use it (for the others a
 // reflective copy could cost as much as the decode it saves).

@@ -175,9 +175,7 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 	if _, ok := k.New().(interface{ DeepCopyObject() api.Object }); ok {
 		r.decoded = newDecodeCache()
 	}
-	if r.fields, r.sparse, err = fieldFuncs(k, opts); err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
-	}
+	r.fields, r.sparse = fieldFuncs(k, opts)
 	r.fieldNames = make(map[string]bool)
 	for f := range r.fieldSet(k.New()) {
 		r.fieldNames[f] = true

@@ -119,24 +119,43 @@ func unmarshals(t reflect.Type) bool {
 }
 
 // jsonField finds the field of struct type t that encoding/json decodes
-// the member name into, looking into embedded structs as it does, and
-// returns its index (for reflect.Value.FieldByIndex) and type.
+// the member name into and returns its index (for
+// reflect.Value.FieldByIndex) and type. It finds nothing if more than one
+// field answers to the name (a field of t and one in an embedded struct,
+// say: encoding/json's rules for choosing are not repeated here), or if t
+// embeds a pointer to a struct (which decoding would have to allocate on
+// the way); the caller then decodes objects whole.
 func jsonField(t reflect.Type, name string) ([]int, reflect.Type, bool) {
+	var c fieldSearch
+	c.search(t, name, nil)
+	if c.embeddedPointer || len(c.found) != 1 {
+		return nil, nil, false
+	}
+	return c.found[0], c.typ, true
+}
+
+// fieldSearch is jsonField's walk of a struct and the structs it embeds.
+type fieldSearch struct {
+	found           [][]int
+	typ             reflect.Type
+	embeddedPointer bool
+}
+
+func (c *fieldSearch) search(t reflect.Type, name string, prefix []int) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if tag == "-" {
 			continue
 		}
+		index := append(append([]int(nil), prefix...), i)
 		if f.Anonymous && tag == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				continue // embedded pointers would need allocating: none of ours
-			}
-			if ft.Kind() == reflect.Struct {
-				if idx, typ, ok := jsonField(ft, name); ok {
-					return append([]int{i}, idx...), typ, true
-				}
+			switch {
+			case f.Type.Kind() == reflect.Struct:
+				c.search(f.Type, name, index)
+				continue
+			case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct:
+				c.embeddedPointer = true
 				continue
 			}
 		}
@@ -147,10 +166,10 @@ func jsonField(t reflect.Type, name string) ([]int, reflect.Type, bool) {
 			tag = f.Name
 		}
 		if tag == name {
-			return []int{i}, f.Type, true
+			c.found = append(c.found, index)
+			c.typ = f.Type
 		}
 	}
-	return nil, nil, false
 }
 
 // decode returns a new object of the kind with the decoder's members of

@@ -12,6 +12,7 @@ import (
 	"github.com/drover-io/drover/api/fields"
 	"github.com/drover-io/drover/api/labels"
 	"github.com/drover-io/drover/internal/apifill"
+	"github.com/drover-io/drover/store"
 	"github.com/drover-io/drover/store/memstore"
 )
 
@@ -116,6 +117,65 @@ func TestSparseDecoderOnlyForKnownFields(t *testing.T) {
 	require.Nil(t, r.sparse)
 	r = newTestRegistry(t, api.CoreV1.WithKind("ConfigMap"), Options{})
 	require.NotNil(t, r.sparse, "metadata-only fields are known")
+}
+
+// secretOfMine is a user's Go type registered under the built-in v1
+// Secret: it has no "type" member, the path Secret's field function reads.
+type secretOfMine struct {
+	api.TypeMeta   `json:",inline"`
+	api.ObjectMeta `json:"metadata,omitzero"`
+	Data           map[string]string `json:"data,omitempty"`
+}
+
+// shadowed embeds a struct whose field is also called "metadata": for
+// encoding/json the shallower ObjectMeta wins.
+type shadowed struct {
+	shadowing
+	api.TypeMeta   `json:",inline"`
+	api.ObjectMeta `json:"metadata,omitzero"`
+}
+
+type shadowing struct {
+	Template api.ObjectMeta `json:"metadata"`
+}
+
+// TestSparseDecoderRefusesWhatItCannotFollow checks the Go types the
+// sparse decoder leaves to the full decode: a user's type under a
+// built-in kind whose declared paths it lacks (the registry is still
+// made, as before there was a sparse decoder), and a member name two
+// fields answer to.
+func TestSparseDecoderRefusesWhatItCannotFollow(t *testing.T) {
+	newReg := func(t *testing.T, register func(*api.Scheme) error, gvk api.GroupVersionKind) *Registry {
+		t.Helper()
+		s := api.NewScheme()
+		require.NoError(t, register(s))
+		k, ok := s.KindFor(gvk)
+		require.True(t, ok)
+		st, err := memstore.New(memstore.Options{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		r, err := New(st, s, k, Options{})
+		require.NoError(t, err)
+		return r
+	}
+	secret := api.CoreV1.WithKind("Secret")
+	r := newReg(t, func(s *api.Scheme) error {
+		return api.Register[secretOfMine](s, api.Kind{GroupVersionKind: secret, Resource: "secrets", Namespaced: true})
+	}, secret)
+	require.Nil(t, r.sparse)
+
+	gvk := api.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Shadowed"}
+	r = newReg(t, func(s *api.Scheme) error {
+		return api.Register[shadowed](s, api.Kind{GroupVersionKind: gvk, Resource: "shadoweds", Namespaced: true})
+	}, gvk)
+	require.Nil(t, r.sparse, "metadata is ambiguous: decoded whole")
+	stored, err := r.encode(&shadowed{ObjectMeta: api.ObjectMeta{Name: "w", Namespace: "ns", Labels: map[string]string{"app": "web"}}})
+	require.NoError(t, err)
+	var l lazyObject
+	ok, err := l.matches(r, &store.KeyValue{Key: "k", Value: stored, ModRevision: 3}, 0,
+		&ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{"app": "web"})})
+	require.NoError(t, err)
+	require.True(t, ok, "the label selector matches %s", stored)
 }
 
 // TestSparseDecodeMalformed checks that a value the scan cannot read is an

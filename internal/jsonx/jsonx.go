@@ -8,10 +8,12 @@
 // The two must agree exactly on the API's types, and the tests hold them
 // to it: Marshal's output is byte-identical to encoding/json's for random
 // objects of every built-in kind, and Unmarshal of valid JSON gives the
-// objects encoding/json gives. Where they may differ is on invalid JSON
-// (go-json may accept what encoding/json refuses, or say so in other
-// words), so Unmarshal is only for JSON from a trusted writer (the
-// registry, the API server) or checked first; ValidUnmarshal checks it.
+// objects encoding/json gives; FuzzUnmarshal also holds Unmarshal to
+// refusing whatever encoding/json refuses, malformed or of the wrong type.
+// go-json makes no such promise, though, and says what is wrong in other
+// words, so Unmarshal is for JSON from a Drover component (the registry,
+// the API server), whose callers fall back to encoding/json on an error;
+// ValidUnmarshal checks the syntax with encoding/json first.
 // Errors are go-json's: callers that read errors for their type (a
 // *json.SyntaxError, a *json.UnmarshalTypeError) keep encoding/json.
 //
