@@ -609,18 +609,20 @@ func (ce *cacheEvent) event(r *Registry, k int) (*Event, error) {
 	return o.ev, nil
 }
 
-// lazyObject is a stored value decoded on first use, and its labels and
-// selectable fields computed on first use, from a sparse decode if the
-// kind has a sparse decoder (the full decode is left for a watcher that
-// asks for Event.Object, if any does).
+// lazyObject is a stored value decoded on first use, and what selectors
+// read of it (labels, and the selectable fields if a field selector asks)
+// computed on first use, from a sparse decode if the kind has a sparse
+// decoder (the full decode is left for a watcher that asks for
+// Event.Object, if any does).
 type lazyObject struct {
 	once       sync.Once
 	obj        api.Object
 	err        error
+	selOnce    sync.Once
+	sel        api.Object // what labels and fields are read from
+	selErr     error
 	fieldsOnce sync.Once
-	labels     labels.Set
 	fields     fields.Set
-	fieldsErr  error
 }
 
 // get decodes kv (once); a non-zero rev replaces its resourceVersion.
@@ -640,25 +642,27 @@ func (l *lazyObject) get(r *Registry, kv *store.KeyValue, rev int64) (api.Object
 
 // matches reports whether the object passes the selectors of opts.
 func (l *lazyObject) matches(r *Registry, kv *store.KeyValue, rev int64, opts *ListOptions) (bool, error) {
-	l.fieldsOnce.Do(func() {
-		var obj api.Object
+	l.selOnce.Do(func() {
 		if r.sparse != nil {
-			obj, l.fieldsErr = r.sparse.decode(kv.Value)
-		}
-		if obj == nil {
-			// No sparse decoder, or a value it could not read: the
-			// full decode says what is wrong with it.
-			if obj, l.fieldsErr = l.get(r, kv, rev); l.fieldsErr != nil {
+			if l.sel, l.selErr = r.sparse.decode(kv.Value); l.selErr == nil {
 				return
 			}
 		}
-		l.labels = labels.Set(obj.GetObjectMeta().Labels)
-		l.fields = r.fieldSet(obj)
+		// No sparse decoder, or a value it could not read: the full
+		// decode says what is wrong with it.
+		l.sel, l.selErr = l.get(r, kv, rev)
 	})
-	if l.fieldsErr != nil {
-		return false, l.fieldsErr
+	if l.selErr != nil {
+		return false, l.selErr
 	}
-	return opts.LabelSelector.Matches(l.labels) && opts.FieldSelector.Matches(l.fields), nil
+	if !opts.LabelSelector.Matches(labels.Set(l.sel.GetObjectMeta().Labels)) {
+		return false, nil
+	}
+	if opts.FieldSelector.Empty() {
+		return true, nil
+	}
+	l.fieldsOnce.Do(func() { l.fields = r.fieldSet(l.sel) })
+	return opts.FieldSelector.Matches(l.fields), nil
 }
 
 // fromCache returns w's wire event for ce, or nil if w does not get one.

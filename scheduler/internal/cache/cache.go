@@ -322,8 +322,7 @@ func (c *Cache) FinishBinding(pod *api.Pod) error {
 	if st == nil || !st.assumed {
 		return nil
 	}
-	deadline := c.now().Add(c.ttl)
-	st.deadline.Store(&deadline)
+	Binding{c: c, st: st}.Finish()
 	return nil
 }
 
