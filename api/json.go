@@ -7,7 +7,7 @@ import (
 	"github.com/drover-io/drover/internal/jsonx"
 )
 
-// The built-in kinds and their lists are encoded, and decoded where the
+// The built-in kinds, their lists and the subresources' bodies are encoded, and decoded where the
 // JSON is known to be valid, with jsonx, whose tests hold it to
 // encoding/json's output and results on exactly these types; users'
 // kinds keep encoding/json.
@@ -16,11 +16,12 @@ func init() {
 	if err := AddBuiltins(s); err != nil {
 		panic(err) // the built-in table is static; a failure is a bug here
 	}
+	// The bodies the subresources take and give; a scheduler POSTs a
+	// Binding for every pod.
+	jsonx.Register(reflect.TypeFor[Binding](), reflect.TypeFor[Eviction](),
+		reflect.TypeFor[Scale](), reflect.TypeFor[DeleteOptions]())
 	for _, k := range s.Kinds() {
-		jsonx.Register(k.typ)
-		if lk, ok := s.ListKindFor(k.GroupVersionKind); ok {
-			jsonx.Register(lk.typ)
-		}
+		jsonx.Register(k.typ, k.listTyp)
 	}
 }
 

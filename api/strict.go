@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/drover-io/drover/internal/jsonx"
 )
 
 // maxStrictErrors caps the field errors collected from one document, so a
@@ -36,7 +38,11 @@ func UnmarshalStrict(data []byte, v any) error {
 		// The fast path: nothing for checkStrict to report, so decoding
 		// is all that is left. If encoding/json disagrees (a number out of
 		// range, a broken document), the slow path below says why.
-		if err := json.Unmarshal(data, v); err == nil {
+		unmarshal := json.Unmarshal
+		if jsonx.Known(rv.Type().Elem()) {
+			unmarshal = jsonx.ValidUnmarshal
+		}
+		if err := unmarshal(data, v); err == nil {
 			dropEmpty(rv.Elem())
 			return nil
 		}

@@ -45,8 +45,8 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		*t = Time{}
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := unquoteTime(b)
+	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05Z\", got %s", b)
 	}
 	pt, err := time.Parse(time.RFC3339, s)
@@ -96,8 +96,8 @@ func (t *MicroTime) UnmarshalJSON(b []byte) error {
 		*t = MicroTime{}
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := unquoteTime(b)
+	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05.000000Z\", got %s", b)
 	}
 	pt, err := time.Parse(time.RFC3339Nano, s)
@@ -109,6 +109,36 @@ func (t *MicroTime) UnmarshalJSON(b []byte) error {
 	}
 	*t = NewMicroTime(pt)
 	return nil
+}
+
+// unquoteTime returns the JSON string b holds. A time is printable ASCII
+// without escapes, which it slices out directly; anything else goes through
+// encoding/json (a decoder's hot path: every object has a
+// creationTimestamp, and encoding/json's string decoding cost more than the
+// rest of the time's decoding).
+func unquoteTime(b []byte) (string, error) {
+	if s, ok := unquotePlain(b); ok {
+		return s, nil
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
+
+// unquotePlain returns the contents of b, a JSON string of printable ASCII
+// without escapes, and false for anything else, which the caller hands to
+// encoding/json: such a string means the same in JSON as its bytes.
+func unquotePlain(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(in), true
 }
 
 // checkYear rejects times whose year in UTC falls outside 0000-9999, which

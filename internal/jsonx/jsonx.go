@@ -25,6 +25,8 @@ package jsonx
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 
 	gojson "github.com/goccy/go-json"
@@ -41,6 +43,18 @@ func Register(types ...reflect.Type) {
 		}
 		known.Store(t, true)
 	}
+}
+
+// Types returns the registered types, ordered by their names: what the
+// tests hold go-json to encoding/json's on.
+func Types() []reflect.Type {
+	var out []reflect.Type
+	known.Range(func(k, _ any) bool {
+		out = append(out, k.(reflect.Type))
+		return true
+	})
+	slices.SortFunc(out, func(a, b reflect.Type) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }
 
 // Known reports whether t, or what it points to, is a registered type.
