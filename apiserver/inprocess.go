@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/drover-io/drover/internal/growstack"
 )
 
 // Transport returns an http.RoundTripper that serves requests by calling
@@ -224,6 +226,7 @@ type result struct {
 
 // serve runs the handler and finishes the response.
 func (x *exchange) serve(h http.Handler, stop func() bool) {
+	growstack.Grow() // a goroutine per request: grow once, not while decoding
 	defer close(x.done)
 	defer stop()
 	defer x.cancel()

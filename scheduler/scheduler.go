@@ -15,6 +15,7 @@ import (
 	"github.com/drover-io/drover/client"
 	"github.com/drover-io/drover/client/informer"
 	"github.com/drover-io/drover/client/record"
+	"github.com/drover-io/drover/internal/growstack"
 	"github.com/drover-io/drover/scheduler/framework"
 	"github.com/drover-io/drover/scheduler/internal/cache"
 	"github.com/drover-io/drover/scheduler/internal/queue"
@@ -332,7 +333,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pi *framework.QueuedPodInfo
 	// assumed, with its node: a nomination to that node leaves no room
 	// free, one elsewhere does.
 	s.queue.DeleteNominatedPodIfExists(assumed)
-	s.wg.Go(func() { s.bind(ctx, fw, state, assumed, binding, pi, cycle, start, res) })
+	s.wg.Go(func() {
+		growstack.Grow() // a goroutine per pod, through the client and its JSON
+		s.bind(ctx, fw, state, assumed, binding, pi, cycle, start, res)
+	})
 }
 
 // pluginsOf returns the plugin of a rejection, as UnschedulablePlugins.

@@ -141,7 +141,19 @@ func (s *Store) leaderReadIndex(ctx context.Context, deadline time.Time) (uint64
 			continue
 		}
 		idx := s.raft.CommitIndex()
-		confirmed, err := s.verifier.do(ctx)
+		var confirmed uint64
+		var err error
+		if s.soleVoter() {
+			// Nobody to ask (etcd's ReadIndex answers a singleton
+			// likewise: no other member can be elected without a
+			// configuration change this leader appends first), so
+			// verifyLeader decides at once; it runs here rather than a
+			// goroutine hop away, in the verifier's next round, which
+			// under load waits for the one in progress.
+			confirmed, err = s.verifyLeader()
+		} else {
+			confirmed, err = s.verifier.do(ctx)
+		}
 		if err != nil {
 			return 0, err
 		}
