@@ -783,13 +783,40 @@ func parallelize(ctx context.Context, workers, n, size int, fn func(lo, hi int) 
 			}
 		}
 	}
-	var wg sync.WaitGroup
+	// A helper that has not started by the time the chunks are used up
+	// is not waited for: on a busy machine a new goroutine can wait
+	// milliseconds for a thread, and the cycle with it. Helpers join
+	// under mu until the caller closes the phase; one that comes later
+	// finds it closed and touches nothing (fn's slices may be reused by
+	// then).
+	var (
+		mu     sync.Mutex
+		closed bool
+		joined sync.WaitGroup
+	)
 	for range workers - 1 {
-		wg.Go(work)
+		startHelper(func() {
+			mu.Lock()
+			if closed {
+				mu.Unlock()
+				return
+			}
+			joined.Add(1)
+			mu.Unlock()
+			defer joined.Done()
+			work()
+		})
 	}
 	work()
-	wg.Wait()
+	mu.Lock()
+	closed = true
+	mu.Unlock()
+	joined.Wait()
 }
+
+// startHelper starts a parallelize helper; tests replace it to start
+// helpers late.
+var startHelper = func(f func()) { go f() }
 
 // maxChunk bounds parallelize's chunks.
 const maxChunk = 32

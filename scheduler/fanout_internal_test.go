@@ -341,3 +341,36 @@ func TestFanOutMetrics(t *testing.T) {
 		t.Errorf("metrics:\n%v\nwant\n%v", got, want)
 	}
 }
+
+// TestParallelizeDoesNotWaitForLateHelpers starts the helpers only after
+// the caller has used up the chunks: parallelize returns without them,
+// and they then call nothing.
+func TestParallelizeDoesNotWaitForLateHelpers(t *testing.T) {
+	var late []func()
+	startHelper = func(f func()) { late = append(late, f) }
+	t.Cleanup(func() { startHelper = func(f func()) { go f() } })
+	const n = 1000
+	seen := make([]int, n)
+	returned := false
+	parallelize(context.Background(), 4, n, 10, func(lo, hi int) bool {
+		if returned {
+			t.Errorf("chunk [%d, %d) run after parallelize returned", lo, hi)
+		}
+		for i := lo; i < hi; i++ {
+			seen[i]++
+		}
+		return true
+	})
+	returned = true
+	if len(late) != 3 {
+		t.Fatalf("%d helpers started, want 3", len(late))
+	}
+	for _, f := range late {
+		f()
+	}
+	for i, c := range seen {
+		if c != 1 {
+			t.Fatalf("item %d handed out %d times", i, c)
+		}
+	}
+}

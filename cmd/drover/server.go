@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drover-io/drover/cluster"
+	"github.com/drover-io/drover/store/raftstore"
 )
 
 // DefaultRaftAddr is the default --raft-addr of `drover server`.
@@ -64,6 +66,7 @@ with the security work, as flags next to these.`,
 			if err != nil {
 				return err
 			}
+			logProcs(log)
 			dir, err := filepath.Abs(dataDir)
 			if err != nil {
 				return fmt.Errorf("--data-dir %q: %w", dataDir, err)
@@ -126,4 +129,16 @@ func defaultMemberName() string {
 	}
 	h = regexp.MustCompile(`[^A-Za-z0-9._-]`).ReplaceAllString(h, "-")
 	return strings.Trim(h[:min(len(h), 64)], "-")
+}
+
+// logProcs raises GOMAXPROCS by one for the store's fsyncs (see
+// raftstore.RaiseGOMAXPROCS) and logs what it did.
+func logProcs(log *slog.Logger) {
+	before, after := raftstore.RaiseGOMAXPROCS()
+	if before == after {
+		log.Info("GOMAXPROCS from the environment", "gomaxprocs", after)
+		return
+	}
+	log.Info("GOMAXPROCS raised by one, for the processor the store's fsyncs hold while the disk works",
+		"gomaxprocs", after, "runtime_default", before)
 }

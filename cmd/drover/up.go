@@ -67,6 +67,7 @@ machine only (TLS and remote access arrive with the security work).`,
 			if err != nil {
 				return err
 			}
+			logProcs(log)
 			cfg := cluster.DefaultAllInOneConfig(dir)
 			cfg.APIAddr = apiAddr
 			cfg.Node.Runtime = runtime

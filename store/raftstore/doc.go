@@ -53,6 +53,26 @@
 // member. Ready and Healthy back /readyz and /healthz, and
 // Config.Registerer exports Prometheus metrics.
 //
+// # Processors
+//
+// Raft appends to its log on the goroutine that leads it, and the append
+// ends in fsyncs (two fdatasyncs per bbolt commit), which hold one of the
+// Go runtime's processors (a P) for as long as the disk takes: the
+// runtime hands a P stuck in a system call to another thread only when
+// its monitor has seen the call on two of its ticks, and the monitor
+// ticks as seldom as every 10 ms once it has had nothing to do for a
+// while. On a 2-core machine under load that leaves a core idle while
+// goroutines wait to run: an execution trace of the scheduler benchmark
+// (bench/cmd/schedulerbench, e2e-inprocess) had one goroutine running and
+// three or more runnable for 32 % of the run. With GOMAXPROCS one above
+// the cores the other Ps keep every core busy while one waits for the
+// disk (4 % of the run), and the benchmark places pods 40 to 70 % faster;
+// two above was slower than one. RaiseGOMAXPROCS sets it, once per
+// process, unless GOMAXPROCS is set in the environment; the drover binary
+// calls it. Setting GOMAXPROCS stops the runtime from following a
+// container's CPU limit if it changes later (Go 1.25); the process keeps
+// the limit it started with, plus one.
+//
 // # Testing failures
 //
 // Config.Listener and Config.Dialer replace the member's network, so a

@@ -56,6 +56,7 @@ func run() error {
 	flag.IntVar(&cfg.Creators, "creators", cfg.Creators, "concurrent clients creating the pods (e2e)")
 	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "most time an e2e cell may take from the first create to the last binding")
 	flag.IntVar(&cfg.RaftInflight, "raft-inflight", 0, "the e2e Raft store's MaxInflight: group-commit entries in flight at once (0: raftstore's default)")
+	flag.IntVar(&cfg.Procs, "procs", 0, "GOMAXPROCS during e2e cells (0: one above the runtime's default, as the drover binary runs a store member, or $GOMAXPROCS if set)")
 	flag.IntVar(&cfg.Parallelism, "parallelism", 0, "the scheduler's parallelism: goroutines running Filter and Score across the nodes (0: its default)")
 	flag.StringVar(&cfg.Dir, "dir", "", "where the e2e Raft data directories go (default: the temp dir)")
 	flag.StringVar(&cfg.ProfileDir, "profile-dir", "", "write a CPU profile of each e2e cell's measured span (first create to last bound) to this directory, as <scenario>-<mode>.pprof (not with -cpuprofile)")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +34,13 @@ type Config struct {
 	RaftInflight int
 	// Parallelism is the scheduler's Parallelism (0: its default).
 	Parallelism int
+	// Procs is GOMAXPROCS during e2e cells; 0 is one above the runtime's
+	// default, as the drover binary runs a store member
+	// (raftstore.RaiseGOMAXPROCS), or the GOMAXPROCS environment
+	// variable's value if it is set. Sim cells keep the runtime's
+	// default (or the environment's): the scheduler alone does not wait
+	// for the disk.
+	Procs int
 	// Progress, if set, receives a line per cell as it starts and ends.
 	Progress io.Writer
 	// SchedulerLog receives the e2e scheduler's log lines (nil: none).
@@ -72,6 +81,8 @@ type Result struct {
 	// committed while the pods were placed and the Raft entries they
 	// took: their ratio is how well group commit batched them.
 	Writes, WriteEntries int64
+	// Procs is GOMAXPROCS during the cell.
+	Procs int
 	// Err is why the cell stopped early, if it did.
 	Err error
 }
@@ -147,8 +158,12 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			var r Result
 			if m == ModeSim {
 				r = runSim(ctx, cfg, sc)
+				r.Procs = runtime.GOMAXPROCS(0)
 			} else {
+				restore := setProcs(cfg.Procs)
 				r = runE2E(ctx, cfg, sc, m)
+				r.Procs = runtime.GOMAXPROCS(0)
+				restore()
 				if r.WriteEntries > 0 {
 					progress(cfg, "%s %s: %d Raft writes (%.1f per pod) in %d entries (%.1f writes per entry)", sc.Name, m,
 						r.Writes, float64(r.Writes)/float64(max(r.Placed, 1)), r.WriteEntries, float64(r.Writes)/float64(r.WriteEntries))
@@ -161,6 +176,21 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// setProcs sets GOMAXPROCS for an e2e cell (see Config.Procs) and
+// returns what puts the previous value back.
+func setProcs(procs int) (restore func()) {
+	prev := runtime.GOMAXPROCS(0)
+	switch {
+	case procs > 0:
+	case os.Getenv("GOMAXPROCS") != "":
+		return func() {}
+	default:
+		procs = prev + 1
+	}
+	runtime.GOMAXPROCS(procs)
+	return func() { runtime.GOMAXPROCS(prev) }
 }
 
 // Names returns the scenarios' names.
@@ -186,8 +216,8 @@ const Reference = "References: Kubernetes' scheduler_perf requires 680 pods/s fo
 // and the reference line.
 func Markdown(results []Result) string {
 	var b strings.Builder
-	b.WriteString("| scenario | mode | nodes | pods | placed | pods/s | p50 | p99 | target | pods/CPU-s |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|---|--:|\n")
+	b.WriteString("| scenario | mode | procs | nodes | pods | placed | pods/s | p50 | p99 | target | pods/CPU-s |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
 	seen := map[string]bool{}
 	var notes []string
 	for _, r := range results {
@@ -203,8 +233,8 @@ func Markdown(results []Result) string {
 		if r.Err != nil {
 			placed += " (" + strings.ReplaceAll(strings.ReplaceAll(r.Err.Error(), "\n", "; "), "|", "/") + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %.0f | %s | %s | %s | %.0f |\n",
-			r.Scenario.Name, r.Mode, r.Nodes, r.Pods, placed, r.PodsPerSecond(),
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %.0f | %s | %s | %s | %.0f |\n",
+			r.Scenario.Name, r.Mode, r.Procs, r.Nodes, r.Pods, placed, r.PodsPerSecond(),
 			fmtDur(r.Latency.Quantile(0.5)), fmtDur(r.Latency.Quantile(0.99)), target, r.PodsPerCPUSecond())
 		if !seen[r.Scenario.Name] {
 			seen[r.Scenario.Name] = true
@@ -219,6 +249,7 @@ func Markdown(results []Result) string {
 		"e2e: API server on a one-member raftstore over loopback TCP, the real scheduler through an HTTP client; " +
 		"e2e-inprocess: the same with the scheduler in the server's process through its in-process transport, as drover up runs it (creators and the watch still over TCP); latency = pod create returned → a watch sees spec.nodeName; " +
 		"pods/s = placed / (first create → last bound). " +
+		"procs = GOMAXPROCS: e2e cells run with one above the runtime's default, as the drover binary runs a store member (raftstore.RaiseGOMAXPROCS: Raft's fsync holds a processor while the disk works). " +
 		"pods/CPU-s = placed / CPU time of this process (scheduler, and in e2e also API server, Raft and clients) over the same span: a measure that holds on a busy machine.\n")
 	b.WriteString("\n" + Reference + "\n")
 	return b.String()

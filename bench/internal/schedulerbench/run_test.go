@@ -2,11 +2,15 @@ package schedulerbench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // tiny runs scenarios in modes on 20 nodes with 40 pods.
@@ -47,7 +51,8 @@ func checkPlaced(t *testing.T, results []Result, pods int) {
 func TestRunTinySim(t *testing.T) {
 	results := tiny(t, []Mode{ModeSim}, Names()...)
 	md := Markdown(results)
-	for _, want := range []string{"| basic | sim | 20 | 40 | 40 |", "| preemption | sim |", "≥ 5000", Reference} {
+	procs := runtime.GOMAXPROCS(0)
+	for _, want := range []string{fmt.Sprintf("| basic | sim | %d | 20 | 40 | 40 |", procs), "| preemption | sim |", "≥ 5000", Reference} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}
@@ -55,9 +60,17 @@ func TestRunTinySim(t *testing.T) {
 }
 
 func TestRunTinyE2E(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
 	results := tiny(t, []Mode{ModeE2E}, "basic", "nodeaffinity", "antiaffinity", "topologyspread")
+	// An e2e cell runs with one processor more, as drover runs a store
+	// member, unless GOMAXPROCS is set; the process gets its own back.
+	require.Equal(t, procs, runtime.GOMAXPROCS(0), "GOMAXPROCS after the run")
+	want := procs + 1
+	if os.Getenv("GOMAXPROCS") != "" {
+		want = procs
+	}
 	md := Markdown(results)
-	for _, want := range []string{"| basic | e2e | 20 | 40 | 40 |", "≥ 2000", Reference} {
+	for _, want := range []string{fmt.Sprintf("| basic | e2e | %d | 20 | 40 | 40 |", want), "≥ 2000", Reference} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}
@@ -65,17 +78,21 @@ func TestRunTinyE2E(t *testing.T) {
 }
 
 // TestRunTinyE2EInProcess runs the scheduler through the API server's
-// in-process transport, and writes a profile of each cell's span.
+// in-process transport with the GOMAXPROCS asked for, and writes a
+// profile of each cell's span.
 func TestRunTinyE2EInProcess(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Scenarios, cfg.Modes = []string{"basic"}, []Mode{ModeE2EInProcess}
 	cfg.Nodes, cfg.Pods, cfg.Timeout = 20, 40, time.Minute
 	cfg.ProfileDir = t.TempDir()
+	cfg.Procs = 5
+	procs := runtime.GOMAXPROCS(0)
 	results, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if md := Markdown(results); !strings.Contains(md, "| basic | e2e-inprocess | 20 | 40 | 40 |") {
+	require.Equal(t, procs, runtime.GOMAXPROCS(0), "GOMAXPROCS after the run")
+	if md := Markdown(results); !strings.Contains(md, "| basic | e2e-inprocess | 5 | 20 | 40 | 40 |") {
 		t.Errorf("table lacks the in-process cell:\n%s", md)
 	}
 	fi, err := os.Stat(filepath.Join(cfg.ProfileDir, "basic-e2e-inprocess.pprof"))
