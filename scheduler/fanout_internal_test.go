@@ -374,3 +374,27 @@ func TestParallelizeDoesNotWaitForLateHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmReadsTheChunksNodes checks warm's indexing, which follows
+// filterNodes' (the nodes from start on, wrapping around).
+func TestWarmReadsTheChunksNodes(t *testing.T) {
+	nodes := make([]*framework.NodeInfo, 5)
+	for i := range nodes {
+		nodes[i] = &framework.NodeInfo{}
+		nodes[i].Allocatable.MilliCPU = 1 << (4 * i)
+	}
+	for _, tc := range []struct {
+		start, lo, hi int
+		want          int64
+	}{
+		{0, 0, 5, 0x11111},
+		{3, 0, 2, 0x11000}, // nodes 3 and 4
+		{3, 1, 4, 0x10011}, // nodes 4, 0 and 1
+		{4, 2, 2, 0},       // nothing
+		{2, 0, 1, 0x00100}, // node 2
+	} {
+		if got := warm(nodes, tc.start, tc.lo, tc.hi); got != tc.want {
+			t.Errorf("warm(start %d, [%d, %d)) = %#x, want %#x", tc.start, tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
