@@ -12,9 +12,21 @@ import (
 // return extended copies, so a parent path can be shared.
 type Path struct {
 	parent *Path
-	name   string // a field name, or "" for an index or key element
-	index  string // "[0]" or "[key]" for an index or key element
+	name  string // a field name, or a key element's key
+	kind  elemKind
+	index int // an index element's index
 }
+
+// elemKind is what a Path element is. The brackets of an index or a key
+// are written by String, not stored: validation builds a Path for every
+// element of every list it checks, and reads one only for an error.
+type elemKind uint8
+
+const (
+	fieldElem elemKind = iota
+	indexElem
+	keyElem
+)
 
 // NewPath returns the path of the field name, with optional further fields.
 func NewPath(name string, more ...string) *Path {
@@ -36,12 +48,12 @@ func (p *Path) Child(name string, more ...string) *Path {
 
 // Index returns the path of element i of the list at p.
 func (p *Path) Index(i int) *Path {
-	return &Path{parent: p, index: "[" + strconv.Itoa(i) + "]"}
+	return &Path{parent: p, kind: indexElem, index: i}
 }
 
 // Key returns the path of entry key of the map at p.
 func (p *Path) Key(key string) *Path {
-	return &Path{parent: p, index: "[" + key + "]"}
+	return &Path{parent: p, kind: keyElem, name: key}
 }
 
 // String returns the path in dotted form, such as
@@ -57,8 +69,16 @@ func (p *Path) String() string {
 	var b strings.Builder
 	for i := len(elems) - 1; i >= 0; i-- {
 		e := elems[i]
-		if e.index != "" {
-			b.WriteString(e.index)
+		switch e.kind {
+		case indexElem:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(e.index))
+			b.WriteByte(']')
+			continue
+		case keyElem:
+			b.WriteByte('[')
+			b.WriteString(e.name)
+			b.WriteByte(']')
 			continue
 		}
 		if b.Len() > 0 {

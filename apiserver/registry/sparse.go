@@ -202,7 +202,7 @@ func (n *sparseNode) object(s *jsonScan, v reflect.Value) error {
 		}
 		var m *sparseNode
 		for _, c := range n.members {
-			if c.name == key {
+			if string(key) == c.name {
 				m = c
 				break
 			}
@@ -320,24 +320,25 @@ func (s *jsonScan) consume(c byte) bool {
 	return false
 }
 
-// key reads a member name and its colon.
-func (s *jsonScan) key() (string, error) {
+// key reads a member name and its colon. The name is s's own bytes when
+// it has no escapes (no allocation: the caller only compares it).
+func (s *jsonScan) key() ([]byte, error) {
 	s.ws()
 	raw, err := s.str()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !s.consume(':') {
-		return "", errSyntax
+		return nil, errSyntax
 	}
 	if in := raw[1 : len(raw)-1]; plainString(in) {
-		return string(in), nil
+		return in, nil
 	}
 	var k string
 	if err := json.Unmarshal(raw, &k); err != nil {
-		return "", err
+		return nil, err
 	}
-	return k, nil
+	return []byte(k), nil
 }
 
 // str returns the JSON string at s.i, quotes included.

@@ -146,11 +146,15 @@ func (s *Store) leaderReadIndex(ctx context.Context, deadline time.Time) (uint64
 		if s.soleVoter() {
 			// Nobody to ask (etcd's ReadIndex answers a singleton
 			// likewise: no other member can be elected without a
-			// configuration change this leader appends first), so
-			// verifyLeader decides at once; it runs here rather than a
-			// goroutine hop away, in the verifier's next round, which
-			// under load waits for the one in progress.
-			confirmed, err = s.verifyLeader()
+			// configuration change this leader appends first), so the
+			// answer is what verifyLeader would decide at once, decided
+			// here rather than a goroutine hop away, in the verifier's
+			// next round, which under load waits for the one in
+			// progress.
+			confirmed = term
+			if s.raft.State() != raft.Leader || s.raft.CurrentTerm() != term {
+				err = s.notLeader()
+			}
 		} else {
 			confirmed, err = s.verifier.do(ctx)
 		}
