@@ -12,9 +12,9 @@ import (
 // return extended copies, so a parent path can be shared.
 type Path struct {
 	parent *Path
-	name  string // a field name, or a key element's key
-	kind  elemKind
-	index int // an index element's index
+	name   string // a field name, or a key element's key
+	kind   elemKind
+	index  int // an index element's index
 }
 
 // elemKind is what a Path element is. The brackets of an index or a key
