@@ -25,6 +25,11 @@ func init() {
 	}
 }
 
+// MarshalJSON is json.Marshal, byte for byte, faster for the built-in
+// kinds, their lists and the subresources' bodies (a Binding, an
+// Eviction).
+func MarshalJSON(v any) ([]byte, error) { return marshalJSON(v) }
+
 // marshalJSON is json.Marshal, by jsonx for the built-in kinds.
 func marshalJSON(v any) ([]byte, error) {
 	if jsonx.Known(reflect.TypeOf(v)) {

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,7 +92,7 @@ func (c *Client) postSubresource(ctx context.Context, sub, namespace, pod string
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(body)
+	data, err := api.MarshalJSON(body)
 	if err != nil {
 		return fmt.Errorf("client: create %s: %w", path, err)
 	}

@@ -23,6 +23,7 @@ type Config struct {
 	// Nodes and Pods are the cluster's size and the pods to schedule.
 	Nodes, Pods int
 	// Creators is how many goroutines create the pods in e2e mode.
+	// DefaultCreators is Kubernetes' scheduler_perf's.
 	Creators int
 	// Timeout bounds each e2e cell, from the first create to the last
 	// binding.
@@ -51,12 +52,17 @@ type Config struct {
 	ProfileDir string
 }
 
+// DefaultCreators is how many concurrent clients create the pods by
+// default: 30, as many as Kubernetes' scheduler_perf creates its
+// measured pods with (test/utils' CreatePod runs 30 workers).
+const DefaultCreators = 30
+
 // DefaultConfig is the issue's: every scenario in every mode, 5,000
 // nodes and 10,000 pods.
 func DefaultConfig() Config {
 	return Config{
 		Modes: []Mode{ModeSim, ModeE2E, ModeE2EInProcess}, Nodes: 5000, Pods: 10000,
-		Creators: 16, Timeout: 10 * time.Minute,
+		Creators: DefaultCreators, Timeout: 10 * time.Minute,
 	}
 }
 
