@@ -66,7 +66,7 @@
 // (bench/cmd/schedulerbench, e2e-inprocess) had one goroutine running and
 // three or more runnable for 32 % of the run. With GOMAXPROCS one above
 // the cores the other Ps keep every core busy while one waits for the
-// disk (4 % of the run), and the benchmark places pods 40 to 70 % faster;
+// disk (5 % of the run), and the benchmark places pods 40 to 70 % faster;
 // two above was slower than one. RaiseGOMAXPROCS sets it, once per
 // process, unless GOMAXPROCS is set in the environment; the drover binary
 // calls it. Setting GOMAXPROCS stops the runtime from following a
