@@ -439,6 +439,11 @@ func (w *inProcessWriter) send(final bool) error {
 	switch {
 	case w.noBody():
 		rb.r = bytes.NewReader(nil)
+	case final && length > int64(len(w.buf)):
+		// Shorter than its declared length: cut, as net/http's server
+		// cuts the connection.
+		rb.r = io.MultiReader(bytes.NewReader(w.buf), errReader{io.ErrUnexpectedEOF})
+		w.buf = nil
 	case final:
 		rb.r = bytes.NewReader(w.buf)
 		w.buf = nil
@@ -476,6 +481,11 @@ func (w *inProcessWriter) finish() {
 	}
 	w.x.pw.Close()
 }
+
+// errReader fails every read with its error.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // responseBody is the Body of a response served in process.
 type responseBody struct {

@@ -347,6 +347,10 @@ var handlerCases = []struct {
 		}
 	}},
 	{"unknown status", "GET", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(599) }},
+	{"short of declared length", "GET", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		_, _ = w.Write([]byte("abc"))
+	}},
 	{"echo request", "POST", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		_, _ = fmt.Fprintf(w, "%s %s %s host=%s len=%d te=%v cl=%q hosthdr=%q body=%q err=%v",
