@@ -417,6 +417,18 @@ func validateObjectMeta(meta *ObjectMeta, sc scope, nameFn NameValidator, p *Pat
 // ("app", "example.com/tier") and every value a valid label value. As in
 // Kubernetes, the errors are reported at p with the offending key or value.
 func ValidateLabels(labels map[string]string, p *Path) ErrorList {
+	// Almost every label set is valid: check in map order, without
+	// sorting, and go through the keys in order only to report errors.
+	valid := true
+	for k, v := range labels {
+		if len(validateLabelKey(k, p)) > 0 || len(names.IsValidLabelValue(v)) > 0 {
+			valid = false
+			break
+		}
+	}
+	if valid {
+		return nil
+	}
 	var errs ErrorList
 	for _, k := range sortedKeys(labels) {
 		errs = append(errs, validateLabelKey(k, p)...)
@@ -431,8 +443,20 @@ func ValidateLabels(labels map[string]string, p *Path) ErrorList {
 // name (upper-case letters allowed in the prefix too) and that keys and
 // values together take at most 256 KiB.
 func ValidateAnnotations(annotations map[string]string, p *Path) ErrorList {
+	// As ValidateLabels: sort only to report errors.
+	size, valid := 0, true
+	for k, v := range annotations {
+		if len(names.IsQualifiedName(strings.ToLower(k))) > 0 {
+			valid = false
+			break
+		}
+		size += len(k) + len(v)
+	}
+	if valid && size <= maxAnnotationsSize {
+		return nil
+	}
 	var errs ErrorList
-	size := 0
+	size = 0
 	for _, k := range sortedKeys(annotations) {
 		for _, msg := range names.IsQualifiedName(strings.ToLower(k)) {
 			errs = append(errs, Invalid(p, k, msg))

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drover-io/drover/api"
@@ -226,12 +228,28 @@ func checkBodyName(m *api.ObjectMeta, t target, gk api.GroupKind) error {
 // writeSuccess writes a Status Success with code, as Kubernetes answers a
 // binding and an eviction.
 func (s *Server) writeSuccess(w http.ResponseWriter, code int) {
-	s.writeJSON(w, code, api.Status{
-		TypeMeta: api.TypeMeta{Kind: "Status", APIVersion: "v1"},
-		Status:   api.StatusSuccess,
-		Code:     int32(code),
-	})
+	body, ok := successBodies.Load(code)
+	if !ok {
+		data, err := json.Marshal(api.Status{
+			TypeMeta: api.TypeMeta{Kind: "Status", APIVersion: "v1"},
+			Status:   api.StatusSuccess,
+			Code:     int32(code),
+		})
+		if err != nil { // a Status of constants always encodes
+			panic(fmt.Sprintf("apiserver: encode a Success status: %v", err))
+		}
+		body, _ = successBodies.LoadOrStore(code, append(data, '\n'))
+	}
+	b := body.([]byte)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
 }
+
+// successBodies holds writeSuccess's body for each code, encoded once: a
+// scheduler's binding of every pod is answered with one.
+var successBodies sync.Map // int -> []byte
 
 // ---------------------------------------------------------------------------
 // scale
