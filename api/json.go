@@ -7,10 +7,10 @@ import (
 	"github.com/drover-io/drover/internal/jsonx"
 )
 
-// The built-in kinds, their lists and the subresources' bodies are encoded, and decoded where the
-// JSON is known to be valid, with jsonx, whose tests hold it to
-// encoding/json's output and results on exactly these types; users'
-// kinds keep encoding/json.
+// The built-in kinds, their lists and the subresources' bodies are
+// encoded, and decoded where the JSON is known to be valid, with jsonx,
+// whose tests hold it to encoding/json's output and results on exactly
+// these types; users' kinds keep encoding/json.
 func init() {
 	s := NewScheme()
 	if err := AddBuiltins(s); err != nil {

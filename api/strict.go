@@ -36,7 +36,7 @@ func UnmarshalStrict(data []byte, v any) error {
 	}
 	if rv.Elem().IsZero() && strictOK(data, rv.Type().Elem()) {
 		// The fast path: nothing for checkStrict to report, so decoding
-		// is all that is left. If encoding/json disagrees (a number out of
+		// is all that is left. If the decoder disagrees (a number out of
 		// range, a broken document), the slow path below says why.
 		unmarshal := json.Unmarshal
 		if jsonx.Known(rv.Type().Elem()) {

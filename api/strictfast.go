@@ -55,7 +55,9 @@ func fastTypeOf(t reflect.Type) *fastType {
 
 // strictOK reports whether checkStrict(data, t) surely finds nothing
 // wrong with the JSON value data, provided data is valid JSON (which the
-// caller checks, with json.Unmarshal). It walks the bytes once, with no
+// caller checks when it decodes: json.Unmarshal, or for the types jsonx
+// knows json.Valid then go-json, which the jsonx tests hold to refusing
+// what encoding/json refuses). It walks the bytes once, with no
 // tokenizer and almost no allocation, and answers false, never a wrong
 // true, whenever it is not sure: an escaped or non-ASCII object key, a Go
 // array, a map with non-string keys, anything checkStrict would report.
@@ -152,7 +154,9 @@ func (c *fastChecker) value(ft *fastType, depth int) bool {
 			c.i++
 		}
 		// The range and the form (an integer for an int) are checked by
-		// json.Unmarshal with the same strconv calls as checker.number.
+		// the decoder the caller uses: json.Unmarshal, with the same
+		// strconv calls as checker.number, or go-json, held to refuse the
+		// same numbers by jsonx's FuzzUnmarshal.
 		switch ft.kind {
 		case reflect.Interface,
 			reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,

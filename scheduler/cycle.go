@@ -812,9 +812,13 @@ func parallelize(ctx context.Context, workers, n, size int, fn func(lo, hi int) 
 	// A helper that has not started by the time the chunks are used up
 	// is not waited for: on a busy machine a new goroutine can wait
 	// milliseconds for a thread, and the cycle with it. Helpers join
-	// under mu until the caller closes the phase; one that comes later
-	// finds it closed and touches nothing (fn's slices may be reused by
-	// then).
+	// (joined.Add) under mu until the caller closes the phase, so that no
+	// Add races with the caller's Wait; one that comes later returns at
+	// once. It could not call fn anyway (the caller's work returns only
+	// once the chunks are used up, a chunk said stop, or ctx ended, and
+	// the late helper sees the same), so these goroutines, the one
+	// exception to waiting for what one starts, touch nothing of the
+	// cycle's and end as soon as they run.
 	var (
 		mu     sync.Mutex
 		closed bool
@@ -825,6 +829,7 @@ func parallelize(ctx context.Context, workers, n, size int, fn func(lo, hi int) 
 			mu.Lock()
 			if closed {
 				mu.Unlock()
+				lateHelpers.Add(1)
 				return
 			}
 			joined.Add(1)
@@ -843,6 +848,10 @@ func parallelize(ctx context.Context, workers, n, size int, fn func(lo, hi int) 
 // startHelper starts a parallelize helper; tests replace it to start
 // helpers late.
 var startHelper = func(f func()) { go f() }
+
+// lateHelpers counts the helpers that found their phase closed, for
+// tests.
+var lateHelpers atomic.Int64
 
 // maxChunk bounds parallelize's chunks.
 const maxChunk = 32

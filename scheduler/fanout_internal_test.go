@@ -365,8 +365,12 @@ func TestParallelizeDoesNotWaitForLateHelpers(t *testing.T) {
 	if len(late) != 3 {
 		t.Fatalf("%d helpers started, want 3", len(late))
 	}
+	before := lateHelpers.Load()
 	for _, f := range late {
 		f()
+	}
+	if n := lateHelpers.Load() - before; n != 3 {
+		t.Fatalf("%d of the 3 late helpers found their phase closed", n)
 	}
 	for i, c := range seen {
 		if c != 1 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,12 +87,17 @@ func requireAgree(t *testing.T, obj any, i int) {
 	require.Equal(t, c.Interface(), d.Interface(), "object %d decoded into a filled one", i)
 }
 
-// FuzzUnmarshal decodes arbitrary bytes into a Pod with both decoders:
-// where encoding/json succeeds, Unmarshal and ValidUnmarshal must give the
-// same Pod; where it fails (malformed JSON, a value of the wrong type or
-// out of range), both must fail too: the strict decoder's fast path and
-// the client's watch rely on it.
+// FuzzUnmarshal decodes arbitrary bytes into a value of a registered
+// type (the input's first byte picks it, in jsonx.Types' order; the seeds
+// are Pods and Deployments) with both decoders: where encoding/json
+// succeeds, Unmarshal and ValidUnmarshal must give the same value; where
+// it fails (malformed JSON, a value of the wrong type or out of range),
+// both must fail too: the strict decoder's fast path, which takes request
+// bodies of every registered type, and the client's watch rely on it.
 func FuzzUnmarshal(f *testing.F) {
+	types := jsonx.Types()
+	index := func(t reflect.Type) byte { return byte(slices.Index(types, t)) }
+	pod, deploy := index(reflect.TypeFor[api.Pod]()), index(reflect.TypeFor[api.Deployment]())
 	for _, seed := range []string{
 		`{"metadata":{"name":"a","labels":{"x":"y"}},"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"100m"}}}]}}`,
 		`{"Metadata":{"NAME":"a"},"spec":{"nodeName":null,"hostNetwork":true,"priority":3}}`,
@@ -103,21 +109,32 @@ func FuzzUnmarshal(f *testing.F) {
 		`{"spec":{"priority":2147483648}}`, `{"spec":{"priority":1.5}}`, `{"spec":{"containers":{}}}`,
 		`{"metadata":{"name":"a"}`, `{"metadata":{"name":"a"}}}`, `{"a":tru}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}",
 	} {
-		f.Add([]byte(seed))
+		f.Add(append([]byte{pod}, seed...))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		want, got, unchecked := &api.Pod{}, &api.Pod{}, &api.Pod{}
-		werr := json.Unmarshal(data, want)
-		gerr := jsonx.ValidUnmarshal(data, got)
-		uerr := jsonx.Unmarshal(data, unchecked)
-		if werr != nil {
-			require.Error(t, gerr, "ValidUnmarshal accepted %q (encoding/json: %v)", data, werr)
-			require.Error(t, uerr, "Unmarshal accepted %q (encoding/json: %v)", data, werr)
+	for _, seed := range []string{
+		`{"spec":{"replicas":2147483648}}`, `{"spec":{"replicas":1e2}}`, `{"spec":{"replicas":-0}}`,
+		`{"spec":{"strategy":{"rollingUpdate":{"maxSurge":1.5}}}}`, `{"spec":{"strategy":{"rollingUpdate":{"maxSurge":"25%"}}}}`,
+		`{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}},"status":{"replicas":3}}`,
+	} {
+		f.Add(append([]byte{deploy}, seed...))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) == 0 {
 			return
 		}
-		require.NoError(t, gerr, "%q", data)
-		require.NoError(t, uerr, "%q", data)
-		require.Equal(t, want, got, "%q", data)
-		require.Equal(t, want, unchecked, "%q", data)
+		typ, data := types[int(in[0])%len(types)], in[1:]
+		want, got, unchecked := reflect.New(typ), reflect.New(typ), reflect.New(typ)
+		werr := json.Unmarshal(data, want.Interface())
+		gerr := jsonx.ValidUnmarshal(data, got.Interface())
+		uerr := jsonx.Unmarshal(data, unchecked.Interface())
+		if werr != nil {
+			require.Error(t, gerr, "ValidUnmarshal accepted %q into a %v (encoding/json: %v)", data, typ, werr)
+			require.Error(t, uerr, "Unmarshal accepted %q into a %v (encoding/json: %v)", data, typ, werr)
+			return
+		}
+		require.NoError(t, gerr, "%v from %q", typ, data)
+		require.NoError(t, uerr, "%v from %q", typ, data)
+		require.Equal(t, want.Interface(), got.Interface(), "%v from %q", typ, data)
+		require.Equal(t, want.Interface(), unchecked.Interface(), "%v from %q", typ, data)
 	})
 }

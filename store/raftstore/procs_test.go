@@ -59,4 +59,11 @@ func TestRaiseGOMAXPROCS(t *testing.T) {
 	if want := []int{3, 3, 3, 3, 3, 3}; !slices.Equal(got, want) {
 		t.Errorf("with GOMAXPROCS=3: start, calls and result %v, want %v", got, want)
 	}
+	// Values the runtime ignores leave it its own choice, which is raised.
+	for _, v := range []string{"0", "abc", "-2"} {
+		got = child("GOMAXPROCS=" + v)
+		if want := []int{n, n, n + 1, n, n + 1, n + 1}; !slices.Equal(got, want) {
+			t.Errorf("with GOMAXPROCS=%s: start, calls and result %v, want %v", v, got, want)
+		}
+	}
 }

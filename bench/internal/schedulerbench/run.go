@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -190,13 +191,23 @@ func setProcs(procs int) (restore func()) {
 	prev := runtime.GOMAXPROCS(0)
 	switch {
 	case procs > 0:
-	case os.Getenv("GOMAXPROCS") != "":
+	case envProcs() > 0:
 		return func() {}
 	default:
 		procs = prev + 1
 	}
 	runtime.GOMAXPROCS(procs)
 	return func() { runtime.GOMAXPROCS(prev) }
+}
+
+// envProcs is the GOMAXPROCS environment variable's value as the runtime
+// reads it: 0 when unset or not a number above 0.
+func envProcs() int {
+	n, err := strconv.Atoi(os.Getenv("GOMAXPROCS"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 // Names returns the scenarios' names.

@@ -66,7 +66,7 @@ func TestRunTinyE2E(t *testing.T) {
 	// member, unless GOMAXPROCS is set; the process gets its own back.
 	require.Equal(t, procs, runtime.GOMAXPROCS(0), "GOMAXPROCS after the run")
 	want := procs + 1
-	if os.Getenv("GOMAXPROCS") != "" {
+	if envProcs() > 0 {
 		want = procs
 	}
 	md := Markdown(results)
