@@ -59,12 +59,16 @@ func run() error {
 	flag.IntVar(&cfg.Procs, "procs", 0, "GOMAXPROCS during e2e cells (0: one above the runtime's default, as the drover binary runs a store member, or $GOMAXPROCS if set)")
 	flag.IntVar(&cfg.Parallelism, "parallelism", 0, "the scheduler's parallelism: goroutines running Filter and Score across the nodes (0: its default)")
 	flag.StringVar(&cfg.Dir, "dir", "", "where the e2e Raft data directories go (default: the temp dir)")
+	flag.BoolVar(&cfg.Trace, "trace", false, "with -profile-dir, also write an execution trace of each e2e cell's span, as <scenario>-<mode>.trace (slows the cell)")
 	flag.StringVar(&cfg.ProfileDir, "profile-dir", "", "write a CPU profile of each e2e cell's measured span (first create to last bound) to this directory, as <scenario>-<mode>.pprof (not with -cpuprofile)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
 	debug.SetGCPercent(*gogc)
+	if cfg.Trace && cfg.ProfileDir == "" {
+		return fmt.Errorf("-trace needs -profile-dir")
+	}
 	if *cpuprof != "" && cfg.ProfileDir != "" {
 		return fmt.Errorf("-cpuprofile and -profile-dir cannot both be set: the runtime profiles one thing at a time")
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	rtrace "runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -331,7 +332,7 @@ func runE2E(ctx context.Context, cfg Config, sc Scenario, mode Mode) Result {
 	}()
 
 	writes0, entries0 := cl.raftBatches()
-	stopProfile, err := startProfile(cfg.ProfileDir, sc.Name, mode)
+	stopProfile, err := startProfile(cfg.ProfileDir, cfg.Trace, sc.Name, mode)
 	if err != nil {
 		r.Err = err
 		return r
@@ -396,12 +397,14 @@ func whyNotBound(ctx context.Context, c *client.Client, bound []time.Time) error
 }
 
 // startProfile starts a CPU profile into dir/<scenario>-<mode>.pprof, if
-// dir is set, and returns what stops it.
-func startProfile(dir, scenario string, mode Mode) (stop func(), err error) {
+// dir is set, and an execution trace into dir/<scenario>-<mode>.trace if
+// trace is also set, and returns what stops them.
+func startProfile(dir string, trace bool, scenario string, mode Mode) (stop func(), err error) {
 	if dir == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s.pprof", scenario, mode)))
+	name := filepath.Join(dir, fmt.Sprintf("%s-%s", scenario, mode))
+	f, err := os.Create(name + ".pprof")
 	if err != nil {
 		return nil, fmt.Errorf("-profile-dir: %w", err)
 	}
@@ -409,7 +412,24 @@ func startProfile(dir, scenario string, mode Mode) (stop func(), err error) {
 		f.Close()
 		return nil, fmt.Errorf("-profile-dir: %w", err)
 	}
+	var tf *os.File
+	if trace {
+		if tf, err = os.Create(name + ".trace"); err == nil {
+			if err = rtrace.Start(tf); err != nil {
+				tf.Close()
+			}
+		}
+		if err != nil {
+			pprof.StopCPUProfile()
+			f.Close()
+			return nil, fmt.Errorf("-trace: %w", err)
+		}
+	}
 	return func() {
+		if tf != nil {
+			rtrace.Stop()
+			tf.Close()
+		}
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil

@@ -51,6 +51,10 @@ type Config struct {
 	// measured span (first create to last bound), named
 	// <scenario>-<mode>.pprof. The caller must not be profiling.
 	ProfileDir string
+	// Trace, with ProfileDir, also writes an execution trace of each e2e
+	// cell's span, <scenario>-<mode>.trace (go tool trace; it slows the
+	// cell by a tenth or more).
+	Trace bool
 }
 
 // DefaultCreators is how many concurrent clients create the pods by

@@ -84,7 +84,7 @@ func TestRunTinyE2EInProcess(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Scenarios, cfg.Modes = []string{"basic"}, []Mode{ModeE2EInProcess}
 	cfg.Nodes, cfg.Pods, cfg.Timeout = 20, 40, time.Minute
-	cfg.ProfileDir = t.TempDir()
+	cfg.ProfileDir, cfg.Trace = t.TempDir(), true
 	cfg.Procs = 5
 	procs := runtime.GOMAXPROCS(0)
 	results, err := Run(context.Background(), cfg)
@@ -95,9 +95,11 @@ func TestRunTinyE2EInProcess(t *testing.T) {
 	if md := Markdown(results); !strings.Contains(md, "| basic | e2e-inprocess | 5 | 20 | 40 | 40 |") {
 		t.Errorf("table lacks the in-process cell:\n%s", md)
 	}
-	fi, err := os.Stat(filepath.Join(cfg.ProfileDir, "basic-e2e-inprocess.pprof"))
-	if err != nil || fi.Size() == 0 {
-		t.Errorf("the cell's profile: %v, %v", fi, err)
+	for _, name := range []string{"basic-e2e-inprocess.pprof", "basic-e2e-inprocess.trace"} {
+		fi, err := os.Stat(filepath.Join(cfg.ProfileDir, name))
+		if err != nil || fi.Size() == 0 {
+			t.Errorf("the cell's %s: %v, %v", name, fi, err)
+		}
 	}
 }
 
