@@ -56,11 +56,9 @@ func (v IntOrString) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON implements json.Unmarshaler.
 func (v *IntOrString) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		s, ok := unquotePlain(b)
-		if !ok {
-			if err := json.Unmarshal(b, &s); err != nil {
-				return err
-			}
+		s, err := jsonString(b)
+		if err != nil {
+			return err
 		}
 		*v = FromString(s)
 		return nil

@@ -45,7 +45,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		*t = Time{}
 		return nil
 	}
-	s, err := unquoteTime(b)
+	s, err := jsonString(b)
 	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05Z\", got %s", b)
 	}
@@ -96,7 +96,7 @@ func (t *MicroTime) UnmarshalJSON(b []byte) error {
 		*t = MicroTime{}
 		return nil
 	}
-	s, err := unquoteTime(b)
+	s, err := jsonString(b)
 	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time string like \"2026-01-02T15:04:05.000000Z\", got %s", b)
 	}
@@ -111,12 +111,12 @@ func (t *MicroTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// unquoteTime returns the JSON string b holds. A time is printable ASCII
-// without escapes, which it slices out directly; anything else goes through
-// encoding/json (a decoder's hot path: every object has a
-// creationTimestamp, and encoding/json's string decoding cost more than the
-// rest of the time's decoding).
-func unquoteTime(b []byte) (string, error) {
+// jsonString returns the JSON string b holds: sliced out directly when it
+// is printable ASCII without escapes (a time always is), else through
+// encoding/json. Times and int-or-strings decode with it on a decoder's
+// hot path (every object has a creationTimestamp), where encoding/json's
+// string decoding cost more than the rest of the value's decoding.
+func jsonString(b []byte) (string, error) {
 	if s, ok := unquotePlain(b); ok {
 		return s, nil
 	}

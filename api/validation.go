@@ -421,7 +421,7 @@ func ValidateLabels(labels map[string]string, p *Path) ErrorList {
 	// sorting, and go through the keys in order only to report errors.
 	valid := true
 	for k, v := range labels {
-		if len(validateLabelKey(k, p)) > 0 || len(names.IsValidLabelValue(v)) > 0 {
+		if len(names.IsQualifiedName(k)) > 0 || len(names.IsValidLabelValue(v)) > 0 {
 			valid = false
 			break
 		}

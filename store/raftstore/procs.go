@@ -11,8 +11,9 @@ import (
 // GOMAXPROCS is at its first call (the runtime's choice, unless the
 // process set it), once per process, unless the GOMAXPROCS environment
 // variable sets it (to a number above 0, as the runtime reads it); it
-// returns the number before and after (equal when it changed nothing). A process that runs a member should call it at start; the
-// drover binary does for up and server. See "Processors" in the package
+// returns the number before and after (equal when it changed nothing).
+// A process that runs a member should call it at start; the drover
+// binary does for up and server. See "Processors" in the package
 // documentation for why.
 func RaiseGOMAXPROCS() (before, after int) {
 	raiseOnce.Do(func() {
