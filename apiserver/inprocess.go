@@ -479,6 +479,14 @@ func (w *inProcessWriter) finish() {
 		w.x.pw.CloseWithError(io.ErrUnexpectedEOF)
 		return
 	}
+	// A handler that returned because the caller's context ended (a
+	// watch) must not end the body cleanly before the context's
+	// AfterFunc cuts it with the context's error: the first close of the
+	// pipe is the one the caller reads.
+	if err := w.x.ctx.Err(); err != nil {
+		w.x.pw.CloseWithError(err)
+		return
+	}
 	w.x.pw.Close()
 }
 
