@@ -467,7 +467,8 @@ func New(cfg Config) (*Server, error) {
 
 // NamespaceLookup returns a lookup of the Namespaces kept in st, for
 // admission.NamespaceLifecycle: a linearizable read, so a namespace
-// created just before is found. scheme must have the core v1 Namespace
+// created just before is found. The Namespaces it returns are shared
+// and must not be changed. scheme must have the core v1 Namespace
 // kind.
 func NamespaceLookup(st store.Store, scheme *api.Scheme) (admission.NamespaceLookupFunc, error) {
 	r, err := registry.New(st, scheme, api.Kind{GroupVersionKind: api.CoreV1.WithKind("Namespace")}, registry.Options{})
@@ -479,7 +480,7 @@ func NamespaceLookup(st store.Store, scheme *api.Scheme) (admission.NamespaceLoo
 
 func namespaceLookup(r *registry.Registry) admission.NamespaceLookupFunc {
 	return func(ctx context.Context, name string) (*api.Namespace, error) {
-		obj, err := r.Get(ctx, "", name, registry.GetOptions{})
+		obj, err := r.Get(ctx, "", name, registry.GetOptions{ReadOnly: true})
 		if err != nil {
 			return nil, err
 		}

@@ -461,7 +461,8 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, t target) 
 	}
 	bindingGR := api.GroupResource{Resource: "pods/binding"}
 	for try := 1; ; try++ {
-		cur, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{})
+		// Read-only: the pod is changed only as next, a copy.
+		cur, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{ReadOnly: true})
 		if err != nil {
 			return err
 		}

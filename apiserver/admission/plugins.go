@@ -10,7 +10,8 @@ import (
 
 // NamespaceLookupFunc returns the named Namespace, or an error for which
 // api.IsNotFound is true if it does not exist. It should read the latest
-// state, not a cache: a namespace created just before must be found.
+// state, not a cache: a namespace created just before must be found. The
+// Namespace may be shared with other callers: plugins must not modify it.
 type NamespaceLookupFunc func(ctx context.Context, name string) (*api.Namespace, error)
 
 // protectedNamespaces are the namespaces NamespaceLifecycle does not let

@@ -2,7 +2,11 @@ package registry
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
+	"reflect"
 	"sync"
+	"testing"
 
 	"github.com/drover-io/drover/api"
 	"github.com/drover-io/drover/store"
@@ -15,7 +19,9 @@ const decodeCacheSize = 1024
 // the revision and the bytes they were decoded from, so that reading an
 // object again costs a deep copy instead of a JSON decode. The usual hit:
 // every create of a namespaced object looks its Namespace up; an object
-// read twice in a row (an update's read, then the next). (Watches with
+// read twice in a row (an update's read, then the next); an object read
+// soon after the registry wrote it (a pod's binding, read just after the
+// pod's create), which seed put in the cache. (Watches with
 // selectors no longer fill it: they decode only what their selectors
 // read, see sparseDecoder.) Entries leave in the order they came in.
 //
@@ -77,6 +83,54 @@ func (c *decodeCache) put(kv *store.KeyValue, obj api.Object) {
 		c.next = (c.next + 1) % decodeCacheSize
 	}
 	c.entries[kv.Key] = d
+}
+
+// seed puts obj, which the registry has just written as data at rev under
+// key, in the decode cache as if it had been decoded from data, so that
+// the next read of the object costs a deep copy instead of a decode: a
+// pod's binding reads the pod its create wrote a moment before, a
+// status update the object its last update wrote. (Kubernetes' watch
+// cache serves a write's first read of the current object the same way.)
+//
+// obj must be what decoding data gives. The registry's objects are: they
+// come decoded from JSON, and what it and admission set on them keeps to
+// the wire's precision (api.NewTime, api.NewMicroTime). A test binary
+// checks it on every seed (checkSeeds). Events are not seeded: they are
+// written once and hardly ever read back by name, and the copy would be
+// wasted.
+func (r *Registry) seed(key string, data []byte, rev int64, obj api.Object) {
+	if r.decoded == nil || r.writeOnly {
+		return
+	}
+	kv := &store.KeyValue{Key: key, Value: data, ModRevision: rev}
+	cp := api.DeepCopy(obj)
+	if checkSeeds() {
+		r.checkSeed(kv, cp)
+	}
+	r.decoded.put(kv, cp)
+}
+
+// checkSeeds reports whether seed checks what it seeds: in test binaries,
+// but not when they run benchmarks, which the check's decode would skew.
+var checkSeeds = sync.OnceValue(func() bool {
+	if !testing.Testing() {
+		return false
+	}
+	f := flag.Lookup("test.bench")
+	return f == nil || f.Value.String() == ""
+})
+
+// checkSeed panics if obj is not what decoding kv gives: a seeded object
+// that differed from the stored one would be served to the next reader.
+func (r *Registry) checkSeed(kv *store.KeyValue, obj api.Object) {
+	want, err := r.decode(kv)
+	if err != nil {
+		panic(fmt.Sprintf("registry: seeding %s %q: %v", r.kind.Kind, kv.Key, err))
+	}
+	if !reflect.DeepEqual(want, obj) {
+		panic(fmt.Sprintf("registry: the object seeded for %s %q is not what its stored JSON decodes to:\nseeded:  %#v\ndecoded: %#v",
+			r.kind.Kind, kv.Key, obj, want))
+	}
 }
 
 // decodeCached is decode through the registry's decode cache. The object

@@ -114,3 +114,95 @@ func TestDecodeShared(t *testing.T) {
 	own.GetObjectMeta().Labels["a"] = "changed"
 	assert.Equal(t, "b", shared.GetObjectMeta().Labels["a"])
 }
+
+// TestWritesSeedTheDecodeCache checks that a create and an update leave
+// the object they wrote in the decode cache, equal to what its stored
+// JSON decodes to and safe from the caller's changes to what they
+// returned, and that Events are not seeded.
+func TestWritesSeedTheDecodeCache(t *testing.T) {
+	ctx := context.Background()
+	st, r := newPodRegistry(t)
+
+	created, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"a": "b"}},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	require.NoError(t, err)
+	kv, err := st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
+	require.NoError(t, err)
+	seeded := r.decoded.shared(kv)
+	require.NotNil(t, seeded, "the create did not seed the cache")
+	fresh, err := r.decode(kv)
+	require.NoError(t, err)
+	assert.Equal(t, fresh, seeded)
+	created.GetObjectMeta().Labels["a"] = "changed by the caller"
+	assert.Equal(t, "b", r.decoded.shared(kv).GetObjectMeta().Labels["a"], "the cache shares the object Create returned")
+
+	next := api.DeepCopy(fresh).(*api.Pod)
+	next.Spec.Containers[0].Image = "j"
+	_, err = r.Update(ctx, next, UpdateOptions{})
+	require.NoError(t, err)
+	kv, err = st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
+	require.NoError(t, err)
+	seeded = r.decoded.shared(kv)
+	require.NotNil(t, seeded, "the update did not seed the cache")
+	fresh, err = r.decode(kv)
+	require.NoError(t, err)
+	assert.Equal(t, fresh, seeded)
+
+	scheme := api.NewDefaultScheme()
+	ek, _ := scheme.KindFor(api.CoreV1.WithKind("Event"))
+	events, err := New(st, scheme, ek, Options{})
+	require.NoError(t, err)
+	_, err = events.Create(ctx, &api.Event{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "e"},
+		InvolvedObject: api.ObjectReference{Kind: "Pod", Namespace: "ns", Name: "p"}, Reason: "Scheduled", Type: "Normal"}, CreateOptions{})
+	require.NoError(t, err)
+	kv, err = st.Get(ctx, "/registry/events/ns/e", store.ReadOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, events.decoded.shared(kv), "an Event was seeded")
+}
+
+// TestCheckSeedCatchesADifference checks the test binaries' check of
+// seeds: an object that is not what its JSON decodes to panics.
+func TestCheckSeedCatchesADifference(t *testing.T) {
+	require.True(t, checkSeeds(), "seeds are not checked in this test binary")
+	_, r := newPodRegistry(t)
+	kv := podKV(t, "p", 9, "i")
+	obj, err := r.decode(kv)
+	require.NoError(t, err)
+	r.checkSeed(kv, obj) // the same: no panic
+	// A decoded object has no empty labels: JSON leaves them out.
+	obj.GetObjectMeta().Labels = map[string]string{}
+	assert.Panics(t, func() { r.checkSeed(kv, obj) })
+}
+
+// TestGetReadOnlySharesTheCachedObject checks that a read-only Get
+// returns the decode cache's object itself, and a plain Get a copy.
+func TestGetReadOnlySharesTheCachedObject(t *testing.T) {
+	ctx := context.Background()
+	_, r := newPodRegistry(t)
+	_, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p"},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	require.NoError(t, err)
+
+	a, err := r.Get(ctx, "ns", "p", GetOptions{ReadOnly: true})
+	require.NoError(t, err)
+	b, err := r.Get(ctx, "ns", "p", GetOptions{ReadOnly: true})
+	require.NoError(t, err)
+	assert.Same(t, a, b, "read-only reads do not share the cached object")
+	c, err := r.Get(ctx, "ns", "p", GetOptions{})
+	require.NoError(t, err)
+	assert.NotSame(t, a, c, "a plain Get returned the shared object")
+	assert.Equal(t, a, c)
+}
+
+// newPodRegistry returns a registry of Pods on a fresh memstore.
+func newPodRegistry(t *testing.T) (store.Store, *Registry) {
+	t.Helper()
+	scheme := api.NewDefaultScheme()
+	st, err := memstore.New(memstore.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	k, _ := scheme.KindFor(api.CoreV1.WithKind("Pod"))
+	r, err := New(st, scheme, k, Options{})
+	require.NoError(t, err)
+	return st, r
+}

@@ -30,6 +30,10 @@ type GetOptions struct {
 	// for any state (possibly stale), or a revision the result must not be
 	// older than.
 	ResourceVersion string
+	// ReadOnly promises that the caller never changes the object Get
+	// returns, which may then be the registry's cached copy, shared with
+	// other readers, instead of a copy of its own.
+	ReadOnly bool
 }
 
 // UpdateOptions are the options of Update.
@@ -133,6 +137,7 @@ func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOption
 		if err == nil {
 			m.ResourceVersion = strconv.FormatInt(rev, 10)
 			setEncoded(opts.Encoded, data, rev)
+			r.seed(key, data, rev, obj)
 			return obj, nil
 		}
 		if generate && errors.Is(err, store.ErrAlreadyExists) && try < maxGenerateNameTries {
@@ -168,6 +173,9 @@ func (r *Registry) Get(ctx context.Context, namespace, name string, opts GetOpti
 	kv, err := r.st.Get(ctx, key, store.ReadOptions{Stale: stale})
 	if err != nil {
 		return nil, r.storeError(err, name)
+	}
+	if opts.ReadOnly {
+		return r.decodeShared(kv)
 	}
 	return r.decodeCached(kv)
 }
@@ -284,6 +292,7 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 			nm.ResourceVersion = strconv.FormatInt(rev, 10)
 			if !finish {
 				setEncoded(opts.Encoded, data, rev)
+				r.seed(key, data, rev, next)
 			}
 			return next, nil
 		}

@@ -129,6 +129,7 @@ type Registry struct {
 	watch      watchState
 	alloc      *serviceAllocator // Services only, nil if allocation is off
 	decoded    *decodeCache      // nil for kinds without a generated deep copy
+	writeOnly  bool              // objects seldom read back by name: not seeded
 }
 
 // New returns a Registry for kind, which must be registered in scheme, that
@@ -175,6 +176,7 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 	if _, ok := k.New().(interface{ DeepCopyObject() api.Object }); ok {
 		r.decoded = newDecodeCache()
 	}
+	r.writeOnly = k.Kind == "Event" && (k.Group == "" || k.Group == "events.k8s.io")
 	r.fields, r.sparse = fieldFuncs(k, opts)
 	r.fieldNames = make(map[string]bool)
 	for f := range r.fieldSet(k.New()) {
