@@ -240,7 +240,8 @@ func (s *Scheme) decodeIntoFast(data []byte, obj Object) bool {
 		return false
 	}
 	t := rv.Type().Elem()
-	if !strictOK(js, t) {
+	ok, mayBeEmpty := strictCheck(js, t)
+	if !ok {
 		return false
 	}
 	fresh := reflect.New(t)
@@ -251,7 +252,9 @@ func (s *Scheme) decodeIntoFast(data []byte, obj Object) bool {
 	if err := unmarshal(js, fresh.Interface()); err != nil {
 		return false
 	}
-	dropEmpty(fresh.Elem())
+	if mayBeEmpty {
+		dropEmpty(fresh.Elem())
+	}
 	rv.Elem().Set(fresh.Elem())
 	return true
 }

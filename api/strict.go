@@ -34,19 +34,23 @@ func UnmarshalStrict(data []byte, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("api: UnmarshalStrict needs a non-nil pointer, got %T", v)
 	}
-	if rv.Elem().IsZero() && strictOK(data, rv.Type().Elem()) {
+	if rv.Elem().IsZero() {
 		// The fast path: nothing for checkStrict to report, so decoding
 		// is all that is left. If the decoder disagrees (a number out of
 		// range, a broken document), the slow path below says why.
-		unmarshal := json.Unmarshal
-		if jsonx.Known(rv.Type().Elem()) {
-			unmarshal = jsonx.ValidUnmarshal
+		if ok, mayBeEmpty := strictCheck(data, rv.Type().Elem()); ok {
+			unmarshal := json.Unmarshal
+			if jsonx.Known(rv.Type().Elem()) {
+				unmarshal = jsonx.ValidUnmarshal
+			}
+			if err := unmarshal(data, v); err == nil {
+				if mayBeEmpty {
+					dropEmpty(rv.Elem())
+				}
+				return nil
+			}
+			rv.Elem().SetZero()
 		}
-		if err := unmarshal(data, v); err == nil {
-			dropEmpty(rv.Elem())
-			return nil
-		}
-		rv.Elem().SetZero()
 	}
 	if err := checkStrict(data, rv.Type().Elem()); err != nil {
 		return err

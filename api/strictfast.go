@@ -21,6 +21,9 @@ type fastType struct {
 	text   bool // *t implements encoding.TextUnmarshaler
 	bytes  bool // a []byte: a base64 string
 	fields *structFields
+	// customEmpty: custom, and its decoding may leave an empty map or
+	// slice that dropEmpty would remove.
+	customEmpty bool
 }
 
 var fastTypes sync.Map // reflect.Type -> *fastType
@@ -49,6 +52,7 @@ func fastTypeOf(t reflect.Type) *fastType {
 	if ft.kind == reflect.Struct && !ft.custom {
 		ft.fields = fieldsOf(u)
 	}
+	ft.customEmpty = ft.custom && mayHoldEmpty(u)
 	v, _ := fastTypes.LoadOrStore(t, ft)
 	return v.(*fastType)
 }
@@ -63,18 +67,30 @@ func fastTypeOf(t reflect.Type) *fastType {
 // array, a map with non-string keys, anything checkStrict would report.
 // The caller then takes the slow path, which says exactly what is wrong.
 func strictOK(data []byte, t reflect.Type) bool {
-	c := fastChecker{data: data}
-	if !c.value(fastTypeOf(t), 0) {
-		return false
-	}
-	c.space()
-	return c.i == len(data)
+	ok, _ := strictCheck(data, t)
+	return ok
 }
 
-// fastChecker is the state of strictOK: data and the read offset.
+// strictCheck is strictOK, and also reports whether decoding data may
+// give an empty map or slice that dropEmpty removes: false only if the
+// document has no empty object or array where a map or slice goes (a
+// value of a type with its own decoding that may hold one counts as
+// one), so that the caller can skip dropEmpty's walk.
+func strictCheck(data []byte, t reflect.Type) (ok, mayBeEmpty bool) {
+	c := fastChecker{data: data}
+	if !c.value(fastTypeOf(t), 0) {
+		return false, true
+	}
+	c.space()
+	return c.i == len(data), c.empty
+}
+
+// fastChecker is the state of strictOK: data and the read offset, and
+// whether an empty map or slice was seen (strictCheck).
 type fastChecker struct {
-	data []byte
-	i    int
+	data  []byte
+	i     int
+	empty bool
 }
 
 func (c *fastChecker) space() {
@@ -102,6 +118,7 @@ func (c *fastChecker) value(ft *fastType, depth int) bool {
 		if !c.skip(depth) {
 			return false
 		}
+		c.empty = c.empty || ft.customEmpty
 		return reflect.New(ft.t).Interface().(json.Unmarshaler).UnmarshalJSON(c.data[start:c.i]) == nil
 	}
 	switch b := c.data[c.i]; b {
@@ -295,6 +312,7 @@ func (c *fastChecker) mapEntries(ft *fastType, depth int) bool {
 		return false
 	}
 	if c.open('}') {
+		c.empty = true
 		return true
 	}
 	elem := fastTypeOf(ft.t.Elem())
@@ -342,6 +360,7 @@ func (c *fastChecker) mapEntries(ft *fastType, depth int) bool {
 
 func (c *fastChecker) array(ft *fastType, depth int) bool {
 	if c.open(']') {
+		c.empty = true
 		return true
 	}
 	elem := fastTypeOf(ft.t.Elem())

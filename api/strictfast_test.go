@@ -193,3 +193,34 @@ func BenchmarkUnmarshalStrict(b *testing.B) {
 		}
 	})
 }
+
+// TestStrictCheckSeesEmptyContainers checks what strictCheck says of
+// empty maps and slices, which decides whether dropEmpty runs: an empty
+// map or slice anywhere, or a value of a custom-decoded type that may
+// hold one, counts; an empty struct, or an empty object where any value
+// goes (where dropEmpty changes nothing), does not.
+func TestStrictCheckSeesEmptyContainers(t *testing.T) {
+	for _, tc := range []struct {
+		doc   string
+		empty bool
+	}{
+		{`{"metadata":{"name":"p","labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}`, false},
+		{`{"metadata":{"name":"p","labels":{}}}`, true},
+		{`{"spec":{"containers":[]}}`, true},
+		{`{"spec":{"containers":[{"name":"c","args":[]}]}}`, true},
+		{`{"spec":{"containers":[{"name":"c","resources":{"requests":{}}}]}}`, true},
+		{`{"spec":{"securityContext":{}},"status":{}}`, false},
+		{`{"metadata":{"name":"p"},"spec":{"nodeSelector":{"a":"b"}}}`, false},
+	} {
+		ok, empty := strictCheck([]byte(tc.doc), reflect.TypeFor[Pod]())
+		require.True(t, ok, tc.doc)
+		assert.Equal(t, tc.empty, empty, tc.doc)
+		if !empty {
+			var p Pod
+			require.NoError(t, json.Unmarshal([]byte(tc.doc), &p))
+			before := *p.DeepCopy()
+			dropEmpty(reflect.ValueOf(&p).Elem())
+			assert.Equal(t, before, p, "dropEmpty changed %s, which strictCheck said has no empty container", tc.doc)
+		}
+	}
+}
