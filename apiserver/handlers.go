@@ -440,7 +440,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t target) error 
 		return err
 	}
 	var encoded []byte
-	out, err := t.reg.Create(r.Context(), obj, registry.CreateOptions{DryRun: dry, Encoded: &encoded})
+	out, err := t.reg.Create(r.Context(), obj, registry.CreateOptions{DryRun: dry, Encoded: &encoded, Handoff: true})
 	if err != nil {
 		return err
 	}
@@ -460,7 +460,8 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, t target) error 
 	if n := obj.GetObjectMeta().Name; n != t.name {
 		return api.NewBadRequest("the name of the object (%q) does not match the name in the URL (%q)", n, t.name)
 	}
-	old, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{})
+	// Admission may not change the old object: it is read-only.
+	old, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -468,7 +469,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, t target) error 
 		return err
 	}
 	var encoded []byte
-	out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource, Encoded: &encoded})
+	out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource, Encoded: &encoded, ReadOnlyResult: true})
 	if err != nil {
 		return err
 	}

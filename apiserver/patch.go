@@ -115,7 +115,9 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t target) error {
 	}
 	gr := t.kind.GroupVersionResource().GroupResource()
 	for try := 1; ; try++ {
-		cur, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{})
+		// Read-only: the patch applies to its JSON, admission sees it as
+		// the old object.
+		cur, err := t.reg.Get(r.Context(), t.namespace, t.name, registry.GetOptions{ReadOnly: true})
 		if err != nil {
 			return err
 		}
@@ -157,7 +159,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t target) error {
 		if err := s.admit(r.Context(), t, admission.Update, obj, cur, dry); err != nil {
 			return err
 		}
-		out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource})
+		out, err := t.reg.Update(r.Context(), obj, registry.UpdateOptions{DryRun: dry, Subresource: t.subresource, ReadOnlyResult: true})
 		if err != nil {
 			if api.IsConflict(err) && try < maxPatchTries {
 				continue

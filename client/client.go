@@ -142,6 +142,10 @@ func (c *Client) Scheme() *api.Scheme { return c.scheme }
 func (c *Client) Namespace() string { return c.namespace }
 
 // headerTransport adds the User-Agent and the bearer token to every request.
+// It sets them on the request itself, which a RoundTripper in general must
+// not change: it only ever sees the client's own requests, each built
+// afresh for one attempt and not used after it, so the copy that would
+// protect the caller (the whole request, headers and all) is saved.
 type headerTransport struct {
 	next      http.RoundTripper
 	userAgent string
@@ -149,7 +153,6 @@ type headerTransport struct {
 }
 
 func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", t.userAgent)
 	}

@@ -97,17 +97,21 @@ func (c *decodeCache) put(kv *store.KeyValue, obj api.Object) {
 // the wire's precision (api.NewTime, api.NewMicroTime). A test binary
 // checks it on every seed (checkSeeds). Events are not seeded: they are
 // written once and hardly ever read back by name, and the copy would be
-// wasted.
-func (r *Registry) seed(key string, data []byte, rev int64, obj api.Object) {
+// wasted. shared says obj itself may be kept: the caller returns it to
+// a caller who promised not to change it (CreateOptions.Handoff,
+// UpdateOptions.ReadOnlyResult); otherwise a copy is.
+func (r *Registry) seed(key string, data []byte, rev int64, obj api.Object, shared bool) {
 	if r.decoded == nil || r.writeOnly {
 		return
 	}
 	kv := &store.KeyValue{Key: key, Value: data, ModRevision: rev}
-	cp := api.DeepCopy(obj)
-	if checkSeeds() {
-		r.checkSeed(kv, cp)
+	if !shared {
+		obj = api.DeepCopy(obj)
 	}
-	r.decoded.put(kv, cp)
+	if checkSeeds() {
+		r.checkSeed(kv, obj)
+	}
+	r.decoded.put(kv, obj)
 }
 
 // checkSeeds reports whether seed checks what it seeds: in test binaries,

@@ -206,3 +206,28 @@ func newPodRegistry(t *testing.T) (store.Store, *Registry) {
 	require.NoError(t, err)
 	return st, r
 }
+
+// TestHandoffKeepsTheObject checks that a create that hands its object
+// over keeps that object itself in the decode cache and returns it, and
+// that an update with a read-only result returns the object it cached.
+func TestHandoffKeepsTheObject(t *testing.T) {
+	ctx := context.Background()
+	st, r := newPodRegistry(t)
+	in := &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p"},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}
+	created, err := r.Create(ctx, in, CreateOptions{Handoff: true})
+	require.NoError(t, err)
+	assert.Same(t, in, created, "a handed-over object was copied")
+	kv, err := st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
+	require.NoError(t, err)
+	assert.Same(t, created, r.decoded.shared(kv), "the cache keeps a copy of a handed-over object")
+
+	next := api.DeepCopy(created).(*api.Pod)
+	next.Spec.Containers[0].Image = "j"
+	updated, err := r.Update(ctx, next, UpdateOptions{ReadOnlyResult: true})
+	require.NoError(t, err)
+	kv, err = st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
+	require.NoError(t, err)
+	assert.Same(t, updated, r.decoded.shared(kv), "a read-only result is not the cached object")
+	assert.NotSame(t, next, updated, "Update returned the caller's object")
+}

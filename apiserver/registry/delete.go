@@ -481,7 +481,7 @@ func (r *Registry) Finalize(ctx context.Context, obj api.Object, opts UpdateOpti
 	if r.kind.GroupVersionKind != namespaceGVK {
 		return nil, api.NewMethodNotAllowed(r.gr, "finalize")
 	}
-	obj, err := r.checkObject(obj)
+	obj, err := r.checkObject(obj, false)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,11 @@ type CreateOptions struct {
 	// the store without encoding it again, or nil when the registry does
 	// not have it at hand (a dry run). The API server answers with it.
 	Encoded *[]byte
+	// Handoff gives the object to the registry, which may then change
+	// it and keep it instead of a copy; the object Create returns may be
+	// the one the registry keeps, and must not be changed. The API
+	// server hands over what it decoded from a request.
+	Handoff bool
 }
 
 // GetOptions are the options of Get.
@@ -45,6 +50,9 @@ type UpdateOptions struct {
 	// Encoded is CreateOptions.Encoded for an update: the JSON of the
 	// updated object, or nil.
 	Encoded *[]byte
+	// ReadOnlyResult promises that the caller never changes the object
+	// Update returns, which may then be the one the registry keeps.
+	ReadOnlyResult bool
 }
 
 // maxGenerateNameTries is how many names Create tries for a generateName.
@@ -72,7 +80,7 @@ const maxUpdateTries = 16
 // fails.
 func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOptions) (_ api.Object, err error) {
 	setEncoded(opts.Encoded, nil, 0)
-	obj, err = r.checkObject(obj)
+	obj, err = r.checkObject(obj, opts.Handoff)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +145,7 @@ func (r *Registry) Create(ctx context.Context, obj api.Object, opts CreateOption
 		if err == nil {
 			m.ResourceVersion = strconv.FormatInt(rev, 10)
 			setEncoded(opts.Encoded, data, rev)
-			r.seed(key, data, rev, obj)
+			r.seed(key, data, rev, obj, opts.Handoff)
 			return obj, nil
 		}
 		if generate && errors.Is(err, store.ErrAlreadyExists) && try < maxGenerateNameTries {
@@ -219,7 +227,7 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 	default:
 		return nil, api.NewBadRequest("%s has no updatable subresource %q", r.gr, opts.Subresource)
 	}
-	obj, err := r.checkObject(obj)
+	obj, err := r.checkObject(obj, false)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +300,7 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 			nm.ResourceVersion = strconv.FormatInt(rev, 10)
 			if !finish {
 				setEncoded(opts.Encoded, data, rev)
-				r.seed(key, data, rev, next)
+				r.seed(key, data, rev, next, opts.ReadOnlyResult)
 			}
 			return next, nil
 		}

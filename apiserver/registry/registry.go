@@ -226,8 +226,9 @@ func (r *Registry) listPrefix(namespace string) (string, error) {
 }
 
 // checkObject makes sure obj is of the registry's kind and returns a deep
-// copy of it that the registry may modify.
-func (r *Registry) checkObject(obj api.Object) (api.Object, error) {
+// copy of it that the registry may modify, or obj itself if the caller
+// handed it over.
+func (r *Registry) checkObject(obj api.Object, handoff bool) (api.Object, error) {
 	if obj == nil || (reflect.ValueOf(obj).Kind() == reflect.Pointer && reflect.ValueOf(obj).IsNil()) {
 		return nil, api.NewBadRequest("an object of kind %s is required", r.kind.Kind)
 	}
@@ -239,9 +240,11 @@ func (r *Registry) checkObject(obj api.Object) (api.Object, error) {
 		return nil, api.NewBadRequest("the object's kind %q and apiVersion %q do not match %s, served at %s",
 			tm.Kind, tm.APIVersion, r.kind.GroupVersionKind, r.gr)
 	}
-	cp := api.DeepCopy(obj)
-	cp.GetTypeMeta().SetGroupVersionKind(r.kind.GroupVersionKind)
-	return cp, nil
+	if !handoff {
+		obj = api.DeepCopy(obj)
+	}
+	obj.GetTypeMeta().SetGroupVersionKind(r.kind.GroupVersionKind)
+	return obj, nil
 }
 
 // decode turns a stored value into an object with its resourceVersion set.
