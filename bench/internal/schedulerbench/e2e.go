@@ -425,6 +425,10 @@ func startProfile(dir string, trace bool, scenario string, mode Mode) (stop func
 			return nil, fmt.Errorf("-trace: %w", err)
 		}
 	}
+	// The allocations of the span: the heap profile's cumulative counts
+	// at its start and end (go tool pprof -sample_index=alloc_space
+	// -base <name>.allocs-start <name>.allocs).
+	writeAllocs(name + ".allocs-start")
 	return func() {
 		if tf != nil {
 			rtrace.Stop()
@@ -432,5 +436,17 @@ func startProfile(dir string, trace bool, scenario string, mode Mode) (stop func
 		}
 		pprof.StopCPUProfile()
 		f.Close()
+		writeAllocs(name + ".allocs")
 	}, nil
+}
+
+// writeAllocs writes the allocation profile to path, best effort (a
+// missing profile is noticed by whoever looks for it).
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("allocs").WriteTo(f, 0)
 }
