@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"github.com/drover-io/drover/apiserver/admission"
 	"github.com/drover-io/drover/apiserver/registry"
 	"github.com/drover-io/drover/internal/names"
-	"github.com/drover-io/drover/store"
 )
 
 // This file serves the subresources other than status:
@@ -501,7 +499,7 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, t target) 
 		if dry {
 			break
 		}
-		err = s.swap(r.Context(), t, next, pod.ResourceVersion)
+		err = t.reg.Replace(r.Context(), next, pod.ResourceVersion)
 		if err == nil {
 			break
 		}
@@ -553,49 +551,6 @@ func (s *Server) now() time.Time {
 		return s.cfg.Registry.Now()
 	}
 	return s.cfg.Clock.Now()
-}
-
-// swap writes obj in place of the stored version rv of t's object: a
-// compare-and-swap that gives a Conflict if another write got in between.
-// It is for changes the registry's Update refuses by design, such as
-// setting the immutable spec.nodeName of a pod through its binding: the
-// caller has validated obj.
-func (s *Server) swap(ctx context.Context, t target, obj api.Object, rv string) error {
-	gr := t.kind.GroupVersionResource().GroupResource()
-	m := obj.GetObjectMeta()
-	var rev int64
-	if _, err := fmt.Sscan(rv, &rev); err != nil || rev <= 0 {
-		return api.NewInternalError(fmt.Errorf("%s %q has the resourceVersion %q", gr, m.Name, rv))
-	}
-	key := registry.KeyPrefix(t.kind) + m.Name
-	if t.kind.Namespaced {
-		key = registry.KeyPrefix(t.kind) + m.Namespace + "/" + m.Name
-	}
-	// Stored objects have no resourceVersion: it is the store's revision.
-	saved := m.ResourceVersion
-	m.ResourceVersion = ""
-	data, err := s.cfg.Scheme.Encode(obj)
-	m.ResourceVersion = saved
-	if err != nil {
-		return api.NewInternalError(fmt.Errorf("encode %s %q: %w", gr, m.Name, err))
-	}
-	_, err = s.cfg.Store.Update(ctx, key, data, rev)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrConflict):
-		return api.NewConflict(gr, m.Name, errModified)
-	case errors.Is(err, store.ErrNotFound):
-		return api.NewNotFound(gr, m.Name)
-	case errors.Is(err, store.ErrUnavailable):
-		return api.NewServiceUnavailable(err.Error())
-	case errors.Is(err, store.ErrValueTooLarge):
-		return api.NewStatusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge, err.Error())
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return api.NewStatusError(http.StatusGatewayTimeout, api.StatusReasonTimeout,
-			fmt.Sprintf("%s %q: %v (the write may have succeeded)", gr, m.Name, err))
-	}
-	return api.NewInternalError(fmt.Errorf("write %s %q: %w", gr, m.Name, err))
 }
 
 // ---------------------------------------------------------------------------

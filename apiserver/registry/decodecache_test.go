@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/fields"
+	"github.com/drover-io/drover/api/labels"
 	"github.com/drover-io/drover/store"
 	"github.com/drover-io/drover/store/memstore"
 )
@@ -230,4 +233,67 @@ func TestHandoffKeepsTheObject(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, updated, r.decoded.shared(kv), "a read-only result is not the cached object")
 	assert.NotSame(t, next, updated, "Update returned the caller's object")
+}
+
+// TestReplace checks Registry.Replace: it writes the object over the
+// stored revision it was made from, sets the new resourceVersion, keeps
+// the object in the decode cache, and refuses a stale revision with a
+// Conflict and a missing object with NotFound.
+func TestReplace(t *testing.T) {
+	ctx := context.Background()
+	st, r := newPodRegistry(t)
+	created, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p"},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	require.NoError(t, err)
+	rv := created.GetObjectMeta().ResourceVersion
+
+	next := api.DeepCopy(created).(*api.Pod)
+	next.Spec.NodeName = "n1" // immutable for Update: Replace does not care
+	require.NoError(t, r.Replace(ctx, next, rv))
+	assert.NotEqual(t, rv, next.ResourceVersion)
+	kv, err := st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, next.ResourceVersion, strconv.FormatInt(kv.ModRevision, 10))
+	assert.Same(t, api.Object(next), r.decoded.shared(kv), "the replaced object is not cached")
+	got, err := r.Get(ctx, "ns", "p", GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "n1", got.(*api.Pod).Spec.NodeName)
+
+	stale := api.DeepCopy(created).(*api.Pod)
+	stale.Spec.NodeName = "n2"
+	err = r.Replace(ctx, stale, rv)
+	assert.True(t, api.IsConflict(err), "a stale revision: %v", err)
+	gone := api.DeepCopy(created).(*api.Pod)
+	gone.Name = "q"
+	err = r.Replace(ctx, gone, rv)
+	assert.True(t, api.IsNotFound(err), "a missing object: %v", err)
+}
+
+// TestSelectorsReadTheDecodeCache checks that the watch cache reads a
+// selector's fields from the decode cache's object when it has the
+// event's object, instead of decoding the stored value again.
+func TestSelectorsReadTheDecodeCache(t *testing.T) {
+	ctx := context.Background()
+	st, r := newPodRegistry(t)
+	require.NotNil(t, r.sparse, "pods have no sparse decoder")
+	_, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"app": "web"}},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	require.NoError(t, err)
+	kv, err := st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
+	require.NoError(t, err)
+	opts := &ListOptions{LabelSelector: labels.SelectorFromSet(labels.Set{"app": "web"}),
+		FieldSelector: fields.OneTermEqualSelector("spec.nodeName", "")}
+
+	var cached lazyObject
+	ok, err := cached.matches(r, kv, 0, opts)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Same(t, r.decoded.shared(kv), cached.sel, "the selectors did not read the cached object")
+
+	other := *kv
+	other.Value = bytes.Replace(kv.Value, []byte(`"web"`), []byte(`"api"`), 1)
+	var decoded lazyObject
+	ok, err = decoded.matches(r, &other, 0, opts)
+	require.NoError(t, err)
+	assert.False(t, ok, "a value the cache does not hold was matched against the cached object")
 }

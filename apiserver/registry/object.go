@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strconv"
 
@@ -310,6 +311,46 @@ func (r *Registry) Update(ctx context.Context, obj api.Object, opts UpdateOption
 		}
 		return nil, r.storeError(err, m.Name)
 	}
+}
+
+// Replace stores obj in place of the stored object, if that is still at
+// the revision rv, and sets obj's resourceVersion to the new one. It
+// applies none of Update's rules (nothing is carried over from the stored
+// object, nothing defaulted or validated): it is for a subresource whose
+// handler made obj from the stored object and checked it, such as a pod's
+// binding. obj is handed over (CreateOptions.Handoff): the registry keeps
+// it. Errors: 409 Conflict if the object changed since rv, 404 if it is
+// gone, the store's others as Update's, and a timeout says the write may
+// have succeeded.
+func (r *Registry) Replace(ctx context.Context, obj api.Object, rv string) error {
+	obj, err := r.checkObject(obj, true)
+	if err != nil {
+		return err
+	}
+	m := obj.GetObjectMeta()
+	rev, err := parseRV("metadata.resourceVersion", rv)
+	if err != nil || rev == 0 {
+		return api.NewInternalError(fmt.Errorf("%s %q has the resourceVersion %q", r.gr, m.Name, rv))
+	}
+	key, err := r.key(m.Namespace, m.Name)
+	if err != nil {
+		return err
+	}
+	data, err := r.encode(obj)
+	if err != nil {
+		return err
+	}
+	rev, err = r.st.Update(ctx, key, data, rev)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return api.NewStatusError(http.StatusGatewayTimeout, api.StatusReasonTimeout,
+				fmt.Sprintf("%s %q: %v (the write may have succeeded)", r.gr, m.Name, err))
+		}
+		return r.storeError(err, m.Name)
+	}
+	m.ResourceVersion = strconv.FormatInt(rev, 10)
+	r.seed(key, data, rev, obj, true)
+	return nil
 }
 
 // setEncoded sets *dst, if dst is not nil, to stored with rev as its

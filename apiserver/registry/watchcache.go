@@ -611,9 +611,10 @@ func (ce *cacheEvent) event(r *Registry, k int) (*Event, error) {
 
 // lazyObject is a stored value decoded on first use, and what selectors
 // read of it (labels, and the selectable fields if a field selector asks)
-// computed on first use, from a sparse decode if the kind has a sparse
-// decoder (the full decode is left for a watcher that asks for
-// Event.Object, if any does).
+// computed on first use: from the decode cache's object if it has one
+// (a create or binding the registry has just written), else from a sparse
+// decode if the kind has a sparse decoder (the full decode is left for a
+// watcher that asks for Event.Object, if any does).
 type lazyObject struct {
 	once       sync.Once
 	obj        api.Object
@@ -643,6 +644,15 @@ func (l *lazyObject) get(r *Registry, kv *store.KeyValue, rev int64) (api.Object
 // matches reports whether the object passes the selectors of opts.
 func (l *lazyObject) matches(r *Registry, kv *store.KeyValue, rev int64, opts *ListOptions) (bool, error) {
 	l.selOnce.Do(func() {
+		// An object the registry has decoded or just written is in its
+		// decode cache (a pod's create, its binding, the state before
+		// them): read the selectors' fields there, for free.
+		if r.decoded != nil {
+			if obj := r.decoded.shared(kv); obj != nil {
+				l.sel = obj
+				return
+			}
+		}
 		if r.sparse != nil {
 			if l.sel, l.selErr = r.sparse.decode(kv.Value); l.selErr == nil {
 				return
