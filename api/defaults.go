@@ -375,11 +375,50 @@ func roundUpToMilli(q resource.Quantity) (resource.Quantity, bool) {
 // digest, and IfNotPresent otherwise, including for an image reference that
 // does not parse.
 func defaultPullPolicy(image string) PullPolicy {
-	tag, digest, ok := parseImageReference(image)
-	if ok && (tag == "latest" || tag == "" && digest == "") {
-		return PullAlways
+	if p, ok := pullPolicies.get(image); ok {
+		return p
 	}
-	return PullIfNotPresent
+	p := PullIfNotPresent
+	if tag, digest, ok := parseImageReference(image); ok && (tag == "latest" || tag == "" && digest == "") {
+		p = PullAlways
+	}
+	if len(image) <= maxCachedImage {
+		pullPolicies.put(image, p)
+	}
+	return p
+}
+
+// maxCachedImage is the longest image reference pullPolicies keeps, so
+// that it holds at most a few hundred KB.
+const maxCachedImage = 256
+
+// pullPolicies remembers the default pull policy of the images seen last:
+// parsing a reference takes microseconds (a regular expression), and the
+// pods of a cluster use few images, over and over.
+var pullPolicies = boundedCache[string, PullPolicy]{max: 1024}
+
+// boundedCache is a map safe for concurrent use that forgets everything
+// when it reaches max entries.
+type boundedCache[K comparable, V any] struct {
+	mu  sync.RWMutex
+	m   map[K]V
+	max int
+}
+
+func (c *boundedCache[K, V]) get(k K) (V, bool) {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	return v, ok
+}
+
+func (c *boundedCache[K, V]) put(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[K]V)
+	}
+	c.m[k] = v
 }
 
 // imageReferenceRE matches a normalised image reference, one that starts

@@ -762,6 +762,7 @@ func TestDefaultImagePullPolicy(t *testing.T) {
 	} {
 		t.Run(tc.image, func(t *testing.T) {
 			assert.Equal(t, tc.want, defaultPullPolicy(tc.image))
+			assert.Equal(t, tc.want, defaultPullPolicy(tc.image), "the second time, from pullPolicies")
 		})
 	}
 }
@@ -860,4 +861,26 @@ func ExampleDefault() {
 	// Output:
 	// 1 RollingUpdate 25%
 	// Always Always
+}
+
+// TestBoundedCache checks that a boundedCache keeps what it is given and
+// forgets everything once it holds max entries.
+func TestBoundedCache(t *testing.T) {
+	c := boundedCache[string, int]{max: 3}
+	_, ok := c.get("a")
+	assert.False(t, ok)
+	for i, k := range []string{"a", "b", "c"} {
+		c.put(k, i)
+	}
+	for i, k := range []string{"a", "b", "c"} {
+		v, ok := c.get(k)
+		assert.True(t, ok, k)
+		assert.Equal(t, i, v)
+	}
+	c.put("d", 3) // full: starts over
+	_, ok = c.get("a")
+	assert.False(t, ok, "a full cache did not start over")
+	v, ok := c.get("d")
+	assert.True(t, ok)
+	assert.Equal(t, 3, v)
 }
