@@ -651,7 +651,7 @@ func decodeProtoValue(r *protoReader, wt int, v reflect.Value, f *protoFieldPlan
 				return invalid(noValue{}, "malformed protobuf in message k8s.io.apimachinery.pkg.api.resource.Quantity: "+err.Error())
 			}
 		}
-		q, err := resource.ParseQuantity(string(s))
+		q, err := resource.ParseWire(string(s))
 		if err != nil {
 			return invalid(truncate(string(s)), err.Error())
 		}

@@ -22,7 +22,7 @@ type fastType struct {
 	bytes  bool // a []byte: a base64 string
 	fields *structFields
 	// customEmpty: custom, and its decoding may leave an empty map or
-	// slice that dropEmpty would remove.
+	// slice that dropEmpty would remove (it is one, or may hold one).
 	customEmpty bool
 }
 
@@ -52,7 +52,7 @@ func fastTypeOf(t reflect.Type) *fastType {
 	if ft.kind == reflect.Struct && !ft.custom {
 		ft.fields = fieldsOf(u)
 	}
-	ft.customEmpty = ft.custom && mayHoldEmpty(u)
+	ft.customEmpty = ft.custom && (u.Kind() == reflect.Slice || u.Kind() == reflect.Map || mayHoldEmpty(u))
 	v, _ := fastTypes.LoadOrStore(t, ft)
 	return v.(*fastType)
 }
@@ -153,6 +153,9 @@ func (c *fastChecker) value(ft *fastType, depth int) bool {
 		case escaped:
 			return false
 		case ft.bytes:
+			if len(s) == 0 {
+				c.empty = true // "": an empty, non-nil []byte
+			}
 			_, err := base64.StdEncoding.DecodeString(string(s))
 			return err == nil
 		case ft.text:

@@ -224,3 +224,38 @@ func TestStrictCheckSeesEmptyContainers(t *testing.T) {
 		}
 	}
 }
+
+// emptyCases is a type whose fields become empty containers in ways other
+// than an empty JSON object or array: a base64 "" for a []byte, and a
+// slice type with its own decoding.
+type emptyCases struct {
+	Bytes  []byte      `json:"bytes,omitempty"`
+	Custom customSlice `json:"custom,omitempty"`
+}
+
+type customSlice []string
+
+func (c *customSlice) UnmarshalJSON(data []byte) error {
+	var s []string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	*c = append(customSlice{}, s...) // never nil
+	return nil
+}
+
+// TestStrictCheckSeesOtherEmpties checks that strictCheck counts an empty
+// base64 string and a custom-decoded slice as possibly empty, and that
+// strict decoding then drops them as the slow path does.
+func TestStrictCheckSeesOtherEmpties(t *testing.T) {
+	for _, doc := range []string{`{"bytes":""}`, `{"custom":[]}`} {
+		ok, empty := strictCheck([]byte(doc), reflect.TypeFor[emptyCases]())
+		require.True(t, ok, doc)
+		assert.True(t, empty, doc)
+		checkFastAgrees(t, []byte(doc), reflect.TypeFor[emptyCases]())
+		var v emptyCases
+		require.NoError(t, UnmarshalStrict([]byte(doc), &v))
+		assert.Nil(t, v.Bytes, doc)
+		assert.Nil(t, v.Custom, doc)
+	}
+}

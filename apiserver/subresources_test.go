@@ -549,3 +549,35 @@ func TestSubresourceDiscovery(t *testing.T) {
 	}
 	require.NotContains(t, apps, "daemonsets/scale")
 }
+
+// TestCachedWritesReadBack writes objects whose decoded form differs from
+// what was sent (quantities in non-canonical forms, empty maps, an
+// exponent) through create, binding, update and patch, and reads them
+// back. The registry keeps what it writes in memory for the next read; in
+// a test binary every object it keeps or hands out is checked against a
+// decode of its stored JSON, and a difference ends the test binary.
+func TestCachedWritesReadBack(t *testing.T) {
+	e := newEnv(t)
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q","labels":{},"annotations":{"a":"b"}},` +
+		`"spec":{"nodeSelector":{},"containers":[{"name":"c","image":"nginx:1.27","args":[],` +
+		`"resources":{"requests":{"memory":"1.5Ki","cpu":"1.5"},"limits":{"memory":"0.5Mi","cpu":"2e0"}}}]}}`
+	e.ok(t, http.StatusCreated, "POST", podsPath, pod)
+	requireSuccess(t, e.ok(t, http.StatusCreated, "POST", podsPath+"/q/binding", bindingJSON("q", "n1")), http.StatusCreated)
+	got := e.ok(t, http.StatusOK, "GET", podsPath+"/q", "")
+	requests := dig(got, "spec", "containers").([]any)[0].(map[string]any)["resources"].(map[string]any)["requests"].(map[string]any)
+	require.Equal(t, "1536", requests["memory"])
+	require.Equal(t, "1500m", requests["cpu"])
+	require.Equal(t, "n1", dig(got, "spec", "nodeName"))
+
+	meta := got["metadata"].(map[string]any)
+	meta["labels"] = map[string]any{"x": "y"}
+	data, err := json.Marshal(got)
+	require.NoError(t, err)
+	e.ok(t, http.StatusOK, "PUT", podsPath+"/q", string(data))
+	code, patched := e.patch(t, podsPath+"/q", "application/merge-patch+json", `{"metadata":{"annotations":{"c":"d"}}}`)
+	require.Equal(t, http.StatusOK, code, "%v", patched)
+	require.Equal(t, "d", dig(patched, "metadata", "annotations", "c"))
+	got = e.ok(t, http.StatusOK, "GET", podsPath+"/q", "")
+	require.Equal(t, "y", dig(got, "metadata", "labels", "x"))
+	require.Equal(t, "1536", dig(got, "spec", "containers").([]any)[0].(map[string]any)["resources"].(map[string]any)["requests"].(map[string]any)["memory"])
+}

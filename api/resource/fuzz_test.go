@@ -161,6 +161,7 @@ func FuzzParseQuantity(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		checkWireRoundTrip(t, s)
 		q, err := ParseQuantity(s)
 		want, wantFormat, wantOK, known := refParse(s)
 		if err != nil {
@@ -249,4 +250,25 @@ func FuzzParseQuantity(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkWireRoundTrip checks that what ParseWire gives for s decodes from
+// its own canonical form unchanged, format included: the property that
+// lets a decoded object equal the decoding of its encoding.
+func checkWireRoundTrip(t *testing.T, s string) {
+	t.Helper()
+	q, err := ParseWire(s)
+	if err != nil {
+		return
+	}
+	again, err := ParseWire(q.String())
+	if err != nil {
+		t.Fatalf("%q: its canonical form %q does not parse: %v", s, q.String(), err)
+	}
+	if again != q && !(again.Cmp(q) == 0 && again.Format == q.Format && again.String() == q.String()) {
+		t.Fatalf("%q: %v (format %v) decodes from its canonical form %q as %v (format %v)", s, q, q.Format, q.String(), again, again.Format)
+	}
+	if p, _ := ParseQuantity(q.String()); p.Format != q.Format {
+		t.Fatalf("%q: format %v, but ParseQuantity gives its canonical form %q format %v", s, q.Format, q.String(), p.Format)
+	}
 }

@@ -18,6 +18,8 @@ func (q Quantity) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON sets q from a JSON string ("500m") or a JSON number (2, 0.5,
 // 1e3), as Kubernetes does; YAML such as "cpu: 2" reaches it as a number.
+// q gets the format its canonical form decodes with (ParseWire), so that
+// decoding what MarshalJSON writes gives q back.
 // Whitespace around the quantity inside a string is ignored, also as in
 // Kubernetes. JSON null sets q to zero. Any other JSON value, or a string or
 // number that ParseQuantity rejects, is an error and leaves q unchanged.
@@ -42,7 +44,7 @@ func (q *Quantity) UnmarshalJSON(data []byte) error {
 	default:
 		return fmt.Errorf("quantity: cannot decode JSON %s; want a string such as \"500m\" or \"128Mi\", or a number", quoteTrunc(string(data)))
 	}
-	parsed, err := ParseQuantity(s)
+	parsed, err := ParseWire(s)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,12 @@ func TestUnmarshalJSON(t *testing.T) {
 		{`2`, "2", DecimalSI},
 		{`-1`, "-1", DecimalSI},
 		{`0.5`, "500m", DecimalSI},
-		{`1.5e3`, "1500", DecimalExponent},
+		// The format is the one the canonical form decodes with: 1.5e3
+		// prints as 1500, 1.5Ki as 1536, 0Mi as 0 (ParseWire).
+		{`1.5e3`, "1500", DecimalSI},
+		{`"1.5Ki"`, "1536", DecimalSI},
+		{`"0Mi"`, "0", DecimalSI},
+		{`"2048Ki"`, "2Mi", BinarySI},
 		{`1E+3`, "1e3", DecimalExponent},
 		{`-0`, "0", DecimalSI},
 		{`123456789012345678901234567890`, "123456789012345678901234567890", DecimalSI},

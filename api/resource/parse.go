@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/big"
@@ -118,6 +119,34 @@ func ParseQuantity(s string) (Quantity, error) {
 	}
 	q.Format = format
 	return q, nil
+}
+
+// ParseWire is ParseQuantity for a quantity read from an API object's wire
+// form (JSON or protobuf): the Quantity gets the format its canonical form
+// parses with, so that decoding an object's encoding gives the same object
+// back. "1.5Ki" is 1536, which prints as "1536" and so decodes in decimal
+// SI, as Kubernetes, which stores the canonical form, returns it; "0Mi" is
+// "0", also decimal SI. ParseQuantity keeps the kind of suffix s used.
+func ParseWire(s string) (Quantity, error) {
+	q, err := ParseQuantity(s)
+	if err != nil {
+		return q, err
+	}
+	q.Format = q.wireFormat()
+	return q, nil
+}
+
+// wireFormat returns the format ParseQuantity gives q's canonical form.
+func (q Quantity) wireFormat() Format {
+	var buf [48]byte
+	c := q.appendCanonical(buf[:0])
+	switch {
+	case c[len(c)-1] == 'i':
+		return BinarySI
+	case bytes.IndexByte(c, 'e') >= 0:
+		return DecimalExponent
+	}
+	return DecimalSI
 }
 
 // parseSuffix interprets the suffix of a quantity: the value is the number

@@ -80,6 +80,13 @@ func (a *Attributes) GroupResource() api.GroupResource {
 // Admit from the goroutine of the request, so from many goroutines at once.
 // An error refuses the request: an *api.StatusError is answered as is,
 // anything else as 403 Forbidden.
+//
+// What a mutator leaves in a.Object must be what decoding its JSON gives,
+// since the registry keeps the stored object in memory for the next read
+// instead of decoding it again: times made with api.NewTime or
+// api.NewMicroTime (at the wire's precision), no empty maps or slices in
+// fields the JSON omits when empty (leave them nil), and nothing shared
+// with a.OldObject or other requests (copy what you take from them).
 type Mutator interface {
 	Admit(ctx context.Context, a *Attributes) error
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"os"
 	"reflect"
 	"sync"
 	"testing"
@@ -32,6 +33,10 @@ type decodeCache struct {
 	entries map[string]*decoded
 	order   []string // keys in insertion order, a ring of decodeCacheSize
 	next    int      // the slot of order that the next insertion takes
+	// verify, in test binaries only (checkCache), is called with each
+	// object the cache hands out or takes, and ends the process if it
+	// is not what its bytes decode to.
+	verify func(kv *store.KeyValue, obj api.Object)
 }
 
 type decoded struct {
@@ -61,11 +66,17 @@ func (c *decodeCache) shared(kv *store.KeyValue) api.Object {
 	if d == nil || d.rev != kv.ModRevision || !bytes.Equal(d.value, kv.Value) {
 		return nil
 	}
+	if c.verify != nil {
+		c.verify(kv, d.obj) // nobody changed it since it was cached
+	}
 	return d.obj
 }
 
 // put keeps obj, decoded from kv, which nobody may change from now on.
 func (c *decodeCache) put(kv *store.KeyValue, obj api.Object) {
+	if c.verify != nil {
+		c.verify(kv, obj)
+	}
 	d := &decoded{rev: kv.ModRevision, value: bytes.Clone(kv.Value), obj: obj}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -94,12 +105,14 @@ func (c *decodeCache) put(kv *store.KeyValue, obj api.Object) {
 //
 // obj must be what decoding data gives. The registry's objects are: they
 // come decoded from JSON, and what it and admission set on them keeps to
-// the wire's precision (api.NewTime, api.NewMicroTime). A test binary
-// checks it on every seed (checkSeeds). Events are not seeded: they are
-// written once and hardly ever read back by name, and the copy would be
-// wasted. shared says obj itself may be kept: the caller returns it to
-// a caller who promised not to change it (CreateOptions.Handoff,
-// UpdateOptions.ReadOnlyResult); otherwise a copy is.
+// the wire's precision (api.NewTime, api.NewMicroTime; quantities decode
+// with the format their canonical form parses with, resource.ParseWire).
+// A test binary checks every object the cache takes or hands out
+// (checkCache). Events are not seeded: they are written once and hardly
+// ever read back by name, and the copy would be wasted. shared says obj
+// itself may be kept: the caller returns it to a caller who promised not
+// to change it (CreateOptions.Handoff, UpdateOptions.ReadOnlyResult);
+// otherwise a copy is.
 func (r *Registry) seed(key string, data []byte, rev int64, obj api.Object, shared bool) {
 	if r.decoded == nil || r.writeOnly {
 		return
@@ -108,15 +121,15 @@ func (r *Registry) seed(key string, data []byte, rev int64, obj api.Object, shar
 	if !shared {
 		obj = api.DeepCopy(obj)
 	}
-	if checkSeeds() {
-		r.checkSeed(kv, obj)
-	}
 	r.decoded.put(kv, obj)
 }
 
-// checkSeeds reports whether seed checks what it seeds: in test binaries,
-// but not when they run benchmarks, which the check's decode would skew.
-var checkSeeds = sync.OnceValue(func() bool {
+// checkCache reports whether the decode cache checks, on the way in and
+// out, that each object is what its bytes decode to: in test binaries,
+// but not when they run benchmarks, which the checks' decodes would skew.
+// An object seeded from a write that differs from its stored JSON, or a
+// shared one that a reader changed, would be served to the next reader.
+var checkCache = sync.OnceValue(func() bool {
 	if !testing.Testing() {
 		return false
 	}
@@ -124,17 +137,25 @@ var checkSeeds = sync.OnceValue(func() bool {
 	return f == nil || f.Value.String() == ""
 })
 
-// checkSeed panics if obj is not what decoding kv gives: a seeded object
-// that differed from the stored one would be served to the next reader.
-func (r *Registry) checkSeed(kv *store.KeyValue, obj api.Object) {
+// checkCached returns an error if obj is not what decoding kv gives.
+func (r *Registry) checkCached(kv *store.KeyValue, obj api.Object) error {
 	want, err := r.decode(kv)
 	if err != nil {
-		panic(fmt.Sprintf("registry: seeding %s %q: %v", r.kind.Kind, kv.Key, err))
+		return fmt.Errorf("registry: decode cache of %s: %q does not decode: %w", r.kind.Kind, kv.Key, err)
 	}
 	if !reflect.DeepEqual(want, obj) {
-		panic(fmt.Sprintf("registry: the object seeded for %s %q is not what its stored JSON decodes to:\nseeded:  %#v\ndecoded: %#v",
-			r.kind.Kind, kv.Key, obj, want))
+		return fmt.Errorf("registry: decode cache of %s: the object cached for %q at revision %d is not what its JSON decodes to:\ncached:  %#v\ndecoded: %#v",
+			r.kind.Kind, kv.Key, kv.ModRevision, obj, want)
 	}
+	return nil
+}
+
+// failCheck is what a test binary does when checkCached fails: a panic
+// would become a 500 in the API server's handler, which a client may
+// retry into a success, so the process ends, saying why.
+var failCheck = func(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(3)
 }
 
 // decodeCached is decode through the registry's decode cache. The object

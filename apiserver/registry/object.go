@@ -69,7 +69,7 @@ const maxUpdateTries = 16
 
 // Create stores a new object and returns it as stored, with its uid,
 // creationTimestamp, generation 1 and resourceVersion set. obj is not
-// modified.
+// modified, unless opts.Handoff gives it to the registry.
 //
 // A name is generated from metadata.generateName when metadata.name is
 // empty. metadata.resourceVersion must be empty (400). The object is

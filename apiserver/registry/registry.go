@@ -176,6 +176,13 @@ func New(st store.Store, scheme *api.Scheme, kind api.Kind, opts Options) (*Regi
 	r.alloc = alloc
 	if _, ok := k.New().(interface{ DeepCopyObject() api.Object }); ok {
 		r.decoded = newDecodeCache()
+		if checkCache() {
+			r.decoded.verify = func(kv *store.KeyValue, obj api.Object) {
+				if err := r.checkCached(kv, obj); err != nil {
+					failCheck(err)
+				}
+			}
+		}
 	}
 	r.writeOnly = k.Kind == "Event" && (k.Group == "" || k.Group == "events.k8s.io")
 	r.fields, r.sparse = fieldFuncs(k, opts)
