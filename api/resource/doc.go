@@ -31,6 +31,13 @@
 // operand's, so a sum that starts from the zero Quantity prints like its
 // first non-zero addend.
 //
+// Decoding (UnmarshalJSON, and the protobuf decoding of API objects) gives
+// a quantity the format its canonical form parses with (ParseWire), so that
+// decoding an encoding gives the same Quantity back: "1.5Ki" decodes as
+// 1536 in DecimalSI, since it prints as "1536", and "1.5e3" as 1500 in
+// DecimalSI. Kubernetes, which returns what it decoded from storage, gives
+// clients the same. ParseQuantity and UnmarshalText keep the suffix written.
+//
 // # Precision
 //
 // Values are exact, down to nano (10^-9). A finer value is rounded away from
