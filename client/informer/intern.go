@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/api/resource"
 )
 
 // InternerConfig bounds an Interner. The zero value of a field means its
@@ -443,11 +444,19 @@ func (in *Interner) internMap(m reflect.Value, p *plan) reflect.Value {
 	k := mapKey{typ: m.Type(), hash: sum}
 	cands, _ := in.maps.get(k)
 	for _, c := range cands {
-		if ss != nil {
+		switch {
+		case ss != nil:
 			if maps.Equal(c.Interface().(map[string]string), ss) {
 				return c
 			}
-		} else if reflect.DeepEqual(c.Interface(), m.Interface()) {
+		case m.Type() == resourceListType:
+			// Requests and limits: equal quantities of one format are
+			// reflect.DeepEqual (a value has one representation), and
+			// compare without reflection.
+			if maps.EqualFunc(c.Interface().(api.ResourceList), m.Interface().(api.ResourceList), sameQuantity) {
+				return c
+			}
+		case reflect.DeepEqual(c.Interface(), m.Interface()):
 			return c
 		}
 	}
@@ -458,7 +467,14 @@ func (in *Interner) internMap(m reflect.Value, p *plan) reflect.Value {
 	return m
 }
 
-var stringMapType = reflect.TypeFor[map[string]string]()
+var (
+	stringMapType    = reflect.TypeFor[map[string]string]()
+	resourceListType = reflect.TypeFor[api.ResourceList]()
+)
+
+// sameQuantity reports whether a and b are reflect.DeepEqual: the same
+// value in the same format.
+func sameQuantity(a, b resource.Quantity) bool { return a.Format == b.Format && a.Cmp(b) == 0 }
 
 // tooBig is the hash of a map too large to share.
 const tooBig = 0
