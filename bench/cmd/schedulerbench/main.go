@@ -60,7 +60,7 @@ func run() error {
 	flag.IntVar(&cfg.Parallelism, "parallelism", 0, "the scheduler's parallelism: goroutines running Filter and Score across the nodes (0: its default)")
 	flag.StringVar(&cfg.Dir, "dir", "", "where the e2e Raft data directories go (default: the temp dir)")
 	flag.BoolVar(&cfg.Trace, "trace", false, "with -profile-dir, also write an execution trace of each e2e cell's span, as <scenario>-<mode>.trace (slows the cell)")
-	flag.StringVar(&cfg.ProfileDir, "profile-dir", "", "write a CPU profile of each e2e cell's measured span (first create to last bound) to this directory, as <scenario>-<mode>.pprof (not with -cpuprofile)")
+	flag.StringVar(&cfg.ProfileDir, "profile-dir", "", "write a CPU profile of each e2e cell's measured span (first create to last bound) to this directory, as <scenario>-<mode>.pprof, with its allocation profile at the start and end as .allocs-start and .allocs (not with -cpuprofile)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
