@@ -663,7 +663,7 @@ func statusLine(code int) string {
 	if text == "" {
 		text = "status code " + strconv.Itoa(code)
 	}
-	return fmt.Sprintf("%03d %s", code, text)
+	return strconv.Itoa(code) + " " + text // code is 100-999: three digits
 }
 
 // validMethod reports whether m is an HTTP token.
