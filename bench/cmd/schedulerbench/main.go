@@ -60,12 +60,16 @@ func run() error {
 	flag.IntVar(&cfg.Parallelism, "parallelism", 0, "the scheduler's parallelism: goroutines running Filter and Score across the nodes (0: its default)")
 	flag.StringVar(&cfg.Dir, "dir", "", "where the e2e Raft data directories go (default: the temp dir)")
 	flag.BoolVar(&cfg.Trace, "trace", false, "with -profile-dir, also write an execution trace of each e2e cell's span, as <scenario>-<mode>.trace (slows the cell)")
+	flag.IntVar(&cfg.Runs, "runs", 1, "run each cell this many times and report its median run by pods/s, with the range (with -profile-dir, the profiles are the last run's)")
 	flag.StringVar(&cfg.ProfileDir, "profile-dir", "", "write a CPU profile of each e2e cell's measured span (first create to last bound) to this directory, as <scenario>-<mode>.pprof, with its allocation profile at the start and end as .allocs-start and .allocs (not with -cpuprofile)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
 	debug.SetGCPercent(*gogc)
+	if cfg.Runs < 1 {
+		return fmt.Errorf("-runs %d: must be at least 1", cfg.Runs)
+	}
 	if cfg.Trace && cfg.ProfileDir == "" {
 		return fmt.Errorf("-trace needs -profile-dir")
 	}

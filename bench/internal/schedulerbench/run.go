@@ -1,12 +1,14 @@
 package schedulerbench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,6 +57,11 @@ type Config struct {
 	// cell's span, <scenario>-<mode>.trace (go tool trace; it slows the
 	// cell by a tenth or more).
 	Trace bool
+	// Runs is how many times each cell runs (0 or 1: once). A cell of
+	// several runs is reported by its median run by pods/s, with the
+	// range of all of them (Result.Runs): on a shared machine one run
+	// can be 15 % off either way.
+	Runs int
 }
 
 // DefaultCreators is how many concurrent clients create the pods by
@@ -94,6 +101,10 @@ type Result struct {
 	Writes, WriteEntries int64
 	// Procs is GOMAXPROCS during the cell.
 	Procs int
+	// Runs are the pods/s of every run of the cell, in the order they ran,
+	// when it ran more than once (Config.Runs); the rest of the Result is
+	// the median run's.
+	Runs []float64
 	// Err is why the cell stopped early, if it did.
 	Err error
 }
@@ -165,28 +176,67 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 				out = append(out, Result{Scenario: sc, Mode: m, Nodes: cfg.Nodes, Pods: cfg.Pods, Latency: &storebench.Histogram{}, Err: fits})
 				continue
 			}
-			progress(cfg, "%s %s: %d nodes, %d pods ...", sc.Name, m, cfg.Nodes, cfg.Pods)
-			var r Result
-			if m == ModeSim {
-				r = runSim(ctx, cfg, sc)
-				r.Procs = runtime.GOMAXPROCS(0)
-			} else {
-				restore := setProcs(cfg.Procs)
-				r = runE2E(ctx, cfg, sc, m)
-				r.Procs = runtime.GOMAXPROCS(0)
-				restore()
-				if r.WriteEntries > 0 {
-					progress(cfg, "%s %s: %d Raft writes (%.1f per pod) in %d entries (%.1f writes per entry)", sc.Name, m,
-						r.Writes, float64(r.Writes)/float64(max(r.Placed, 1)), r.WriteEntries, float64(r.Writes)/float64(r.WriteEntries))
+			var runs []Result
+			for i := range max(cfg.Runs, 1) {
+				if ctx.Err() != nil {
+					return out, ctx.Err()
+				}
+				r := runCell(ctx, cfg, sc, m, i)
+				runs = append(runs, r)
+				if r.Err != nil {
+					break // reported as the cell, not repeated
 				}
 			}
-			progress(cfg, "%s %s: %d/%d placed in %v (setup %v, CPU %v): %.0f pods/s, %.0f pods/CPU-s, p50 %v, p99 %v, err %v",
-				sc.Name, m, r.Placed, r.Pods, r.Elapsed.Round(time.Millisecond), r.Setup.Round(time.Millisecond), r.CPU.Round(time.Millisecond),
-				r.PodsPerSecond(), r.PodsPerCPUSecond(), r.Latency.Quantile(0.5), r.Latency.Quantile(0.99), r.Err)
-			out = append(out, r)
+			out = append(out, medianRun(runs))
 		}
 	}
 	return out, nil
+}
+
+// runCell runs one cell once (run i of Config.Runs) and reports it.
+func runCell(ctx context.Context, cfg Config, sc Scenario, m Mode, i int) Result {
+	run := ""
+	if cfg.Runs > 1 {
+		run = fmt.Sprintf(" (run %d of %d)", i+1, cfg.Runs)
+	}
+	progress(cfg, "%s %s%s: %d nodes, %d pods ...", sc.Name, m, run, cfg.Nodes, cfg.Pods)
+	var r Result
+	if m == ModeSim {
+		r = runSim(ctx, cfg, sc)
+		r.Procs = runtime.GOMAXPROCS(0)
+	} else {
+		restore := setProcs(cfg.Procs)
+		r = runE2E(ctx, cfg, sc, m)
+		r.Procs = runtime.GOMAXPROCS(0)
+		restore()
+		if r.WriteEntries > 0 {
+			progress(cfg, "%s %s: %d Raft writes (%.1f per pod) in %d entries (%.1f writes per entry)", sc.Name, m,
+				r.Writes, float64(r.Writes)/float64(max(r.Placed, 1)), r.WriteEntries, float64(r.Writes)/float64(r.WriteEntries))
+		}
+	}
+	progress(cfg, "%s %s: %d/%d placed in %v (setup %v, CPU %v): %.0f pods/s, %.0f pods/CPU-s, p50 %v, p99 %v, err %v",
+		sc.Name, m, r.Placed, r.Pods, r.Elapsed.Round(time.Millisecond), r.Setup.Round(time.Millisecond), r.CPU.Round(time.Millisecond),
+		r.PodsPerSecond(), r.PodsPerCPUSecond(), r.Latency.Quantile(0.5), r.Latency.Quantile(0.99), r.Err)
+	return r
+}
+
+// medianRun returns the run of a cell to report: the only one, the one
+// that failed (the last), or the median by pods/s (the lower middle one
+// of an even count) with Runs set to every run's pods/s.
+func medianRun(runs []Result) Result {
+	last := runs[len(runs)-1]
+	if len(runs) == 1 || last.Err != nil {
+		return last
+	}
+	pps := make([]float64, len(runs))
+	order := make([]int, len(runs))
+	for i, r := range runs {
+		pps[i], order[i] = r.PodsPerSecond(), i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(pps[a], pps[b]) })
+	r := runs[order[(len(order)-1)/2]]
+	r.Runs = pps
+	return r
 }
 
 // setProcs sets GOMAXPROCS for an e2e cell (see Config.Procs) and
@@ -254,8 +304,12 @@ func Markdown(results []Result) string {
 		if r.Err != nil {
 			placed += " (" + strings.ReplaceAll(strings.ReplaceAll(r.Err.Error(), "\n", "; "), "|", "/") + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %.0f | %s | %s | %s | %.0f |\n",
-			r.Scenario.Name, r.Mode, r.Procs, r.Nodes, r.Pods, placed, r.PodsPerSecond(),
+		pps := fmt.Sprintf("%.0f", r.PodsPerSecond())
+		if len(r.Runs) > 1 {
+			pps += fmt.Sprintf(" (%.0f–%.0f, %d runs)", slices.Min(r.Runs), slices.Max(r.Runs), len(r.Runs))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %.0f |\n",
+			r.Scenario.Name, r.Mode, r.Procs, r.Nodes, r.Pods, placed, pps,
 			fmtDur(r.Latency.Quantile(0.5)), fmtDur(r.Latency.Quantile(0.99)), target, r.PodsPerCPUSecond())
 		if !seen[r.Scenario.Name] {
 			seen[r.Scenario.Name] = true
@@ -271,7 +325,8 @@ func Markdown(results []Result) string {
 		"e2e-inprocess: the same with the scheduler in the server's process through its in-process transport, as drover up runs it (creators and the watch still over TCP); latency = pod create returned → a watch sees spec.nodeName; " +
 		"pods/s = placed / (first create → last bound). " +
 		"procs = GOMAXPROCS: e2e cells run with one above the runtime's default, as the drover binary runs a store member (raftstore.RaiseGOMAXPROCS: Raft's fsync holds a processor while the disk works). " +
-		"pods/CPU-s = placed / CPU time of this process (scheduler, and in e2e also API server, Raft and clients) over the same span: a measure that holds on a busy machine.\n")
+		"pods/CPU-s = placed / CPU time of this process (scheduler, and in e2e also API server, Raft and clients) over the same span: a measure that holds on a busy machine. " +
+		"A cell run several times (-runs) shows its median run, by pods/s, with the range of all runs; the other columns are the median run's.\n")
 	b.WriteString("\n" + Reference + "\n")
 	return b.String()
 }

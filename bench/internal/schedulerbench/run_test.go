@@ -2,10 +2,12 @@ package schedulerbench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +134,43 @@ func TestRunReportsPodsThatCannotFit(t *testing.T) {
 	if len(results) != 1 || results[0].Err == nil || results[0].Placed != 0 {
 		t.Fatalf("results %+v, want one cell with an error saying the pods do not fit", results)
 	}
+}
+
+// TestRunsReportTheMedianRun runs a sim cell three times and checks that
+// the cell is its median run by pods/s, with every run's pods/s, and that
+// the table shows the range.
+func TestRunsReportTheMedianRun(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Scenarios, cfg.Modes = []string{"basic"}, []Mode{ModeSim}
+	cfg.Nodes, cfg.Pods, cfg.Runs = 20, 40, 3
+	results, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	r := results[0]
+	checkPlaced(t, results, cfg.Pods)
+	require.Len(t, r.Runs, 3)
+	sorted := slices.Clone(r.Runs)
+	slices.Sort(sorted)
+	require.Equal(t, sorted[1], r.PodsPerSecond(), "the cell is not its median run")
+	require.Contains(t, Markdown(results), fmt.Sprintf(" (%.0f–%.0f, 3 runs) |", sorted[0], sorted[2]))
+}
+
+// TestMedianRun checks the run medianRun picks: the median by pods/s (the
+// lower middle of an even count), or the failed last run.
+func TestMedianRun(t *testing.T) {
+	run := func(placed int, err error) Result {
+		return Result{Placed: placed, Elapsed: time.Second, Err: err}
+	}
+	got := medianRun([]Result{run(30, nil), run(10, nil), run(20, nil)})
+	require.Equal(t, 20, got.Placed)
+	require.Equal(t, []float64{30, 10, 20}, got.Runs)
+	got = medianRun([]Result{run(40, nil), run(10, nil), run(30, nil), run(20, nil)})
+	require.Equal(t, 20, got.Placed)
+	failed := errors.New("timed out")
+	got = medianRun([]Result{run(30, nil), run(5, failed)})
+	require.Equal(t, failed, got.Err)
+	require.Nil(t, got.Runs)
+	got = medianRun([]Result{run(7, nil)})
+	require.Equal(t, 7, got.Placed)
+	require.Nil(t, got.Runs)
 }
