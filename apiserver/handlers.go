@@ -1,12 +1,10 @@
 package apiserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -17,6 +15,7 @@ import (
 	"github.com/drover-io/drover/api/labels"
 	"github.com/drover-io/drover/apiserver/admission"
 	"github.com/drover-io/drover/apiserver/registry"
+	"github.com/drover-io/drover/internal/readall"
 )
 
 // target is a resource request, parsed from its path.
@@ -344,18 +343,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, t target) error {
 // readBody reads the request body, up to MaxBodyBytes.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	var data []byte
-	var err error
-	if n := r.ContentLength; n > 0 && n <= min(s.cfg.MaxBodyBytes, maxPresize) {
-		// Sized as declared (plus room to see the end without growing),
-		// instead of io.ReadAll's growing from 512 bytes.
-		var buf bytes.Buffer
-		buf.Grow(int(n) + bytes.MinRead)
-		_, err = buf.ReadFrom(body)
-		data = buf.Bytes()
-	} else {
-		data, err = io.ReadAll(body)
-	}
+	data, err := readall.Sized(body, r.ContentLength, min(s.cfg.MaxBodyBytes, maxPresize))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, api.NewStatusError(http.StatusRequestEntityTooLarge, api.StatusReasonRequestEntityTooLarge,

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/drover-io/drover/api"
+	"github.com/drover-io/drover/internal/readall"
 )
 
 // Clock is where the client gets the time from: the waits between retries
@@ -347,16 +348,9 @@ func (c *Client) attempt(ctx context.Context, r *request, stream bool) (*respons
 const maxPresize = 1 << 20
 
 // readBody reads the whole body of resp, in one allocation when its
-// length is known (io.ReadAll grows its buffer several times for an
-// object of a few KiB).
+// length is known.
 func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxPresize {
-		var buf bytes.Buffer
-		buf.Grow(int(n) + bytes.MinRead) // room to see the EOF without growing
-		_, err := buf.ReadFrom(resp.Body)
-		return buf.Bytes(), err
-	}
-	return io.ReadAll(resp.Body)
+	return readall.Sized(resp.Body, resp.ContentLength, maxPresize)
 }
 
 // retryable reports whether a failed attempt of r may be retried; see

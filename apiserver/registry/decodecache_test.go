@@ -63,8 +63,7 @@ func TestGetThroughDecodeCache(t *testing.T) {
 	r, err := New(st, api.NewDefaultScheme(), k, Options{})
 	require.NoError(t, err)
 	require.NotNil(t, r.decoded)
-	created, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"a": "b"}},
-		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	created, err := r.Create(ctx, nsPod(map[string]string{"a": "b"}), CreateOptions{})
 	require.NoError(t, err)
 
 	first, err := r.Get(ctx, "ns", "p", GetOptions{})
@@ -126,8 +125,7 @@ func TestWritesSeedTheDecodeCache(t *testing.T) {
 	ctx := context.Background()
 	st, r := newPodRegistry(t)
 
-	created, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"a": "b"}},
-		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	created, err := r.Create(ctx, nsPod(map[string]string{"a": "b"}), CreateOptions{})
 	require.NoError(t, err)
 	kv, err := st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
 	require.NoError(t, err)
@@ -199,8 +197,7 @@ func TestCheckCachedCatchesADifference(t *testing.T) {
 func TestGetReadOnlySharesTheCachedObject(t *testing.T) {
 	ctx := context.Background()
 	_, r := newPodRegistry(t)
-	_, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p"},
-		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	_, err := r.Create(ctx, nsPod(nil), CreateOptions{})
 	require.NoError(t, err)
 
 	a, err := r.Get(ctx, "ns", "p", GetOptions{ReadOnly: true})
@@ -212,6 +209,12 @@ func TestGetReadOnlySharesTheCachedObject(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotSame(t, a, c, "a plain Get returned the shared object")
 	assert.Equal(t, a, c)
+}
+
+// nsPod returns the pod ns/p, with one container and labels.
+func nsPod(labels map[string]string) *api.Pod {
+	return &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p", Labels: labels},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}
 }
 
 // newPodRegistry returns a registry of Pods on a fresh memstore.
@@ -233,8 +236,7 @@ func newPodRegistry(t *testing.T) (store.Store, *Registry) {
 func TestHandoffKeepsTheObject(t *testing.T) {
 	ctx := context.Background()
 	st, r := newPodRegistry(t)
-	in := &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p"},
-		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}
+	in := nsPod(nil)
 	created, err := r.Create(ctx, in, CreateOptions{Handoff: true})
 	require.NoError(t, err)
 	assert.Same(t, in, created, "a handed-over object was copied")
@@ -259,8 +261,7 @@ func TestHandoffKeepsTheObject(t *testing.T) {
 func TestReplace(t *testing.T) {
 	ctx := context.Background()
 	st, r := newPodRegistry(t)
-	created, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p"},
-		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	created, err := r.Create(ctx, nsPod(nil), CreateOptions{})
 	require.NoError(t, err)
 	rv := created.GetObjectMeta().ResourceVersion
 
@@ -293,8 +294,7 @@ func TestSelectorsReadTheDecodeCache(t *testing.T) {
 	ctx := context.Background()
 	st, r := newPodRegistry(t)
 	require.NotNil(t, r.sparse, "pods have no sparse decoder")
-	_, err := r.Create(ctx, &api.Pod{ObjectMeta: api.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"app": "web"}},
-		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "i"}}}}, CreateOptions{})
+	_, err := r.Create(ctx, nsPod(map[string]string{"app": "web"}), CreateOptions{})
 	require.NoError(t, err)
 	kv, err := st.Get(ctx, "/registry/pods/ns/p", store.ReadOptions{})
 	require.NoError(t, err)
