@@ -199,6 +199,7 @@ func TestParallelizeHandsOutEveryItemOnce(t *testing.T) {
 
 func TestParallelizeStops(t *testing.T) {
 	const n, size = 5000, 10
+	const chunks = n / size
 	for _, workers := range []int{1, 2, 4} {
 		var mu sync.Mutex
 		calls := 0
@@ -208,9 +209,13 @@ func TestParallelizeStops(t *testing.T) {
 			calls++
 			return lo != 3*size // only the fourth chunk says stop
 		})
-		// Each other worker may have taken one more chunk.
-		if calls < 4 || calls > 4+workers-1 {
-			t.Errorf("workers %d: %d chunks after the fourth returned false, want 4 to %d", workers, calls, 4+workers-1)
+		// The other workers go on until the stop is published, just after
+		// the fourth chunk's fn returns: usually a chunk each, but a
+		// worker descheduled in between (a loaded machine, the race
+		// detector) lets them take more; CI once saw 25 of 500. Stopping
+		// early is what is checked.
+		if calls < 4 || calls > chunks/2 {
+			t.Errorf("workers %d: %d chunks after the fourth returned false, want 4 to %d of %d", workers, calls, chunks/2, chunks)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
